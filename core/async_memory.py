@@ -1,0 +1,120 @@
+"""``AsyncMemory``: the same engine as ``Memory``, awaited.
+
+There is one implementation. Each coroutine runs the ``Memory`` method in a worker
+thread (``asyncio.to_thread``, here and nowhere else), so the blocking parts
+(ONNX, SQLite, Chroma) never block the event loop, and behaviour cannot drift
+between the two classes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+from memkit.config import MemoryConfig
+from memkit.embedder import Embedder
+from memkit.extraction import Extractor
+from memkit.memory import Memory
+from memkit.models import (
+    AddResult,
+    BatchResult,
+    HistoryEntry,
+    MemoryRecord,
+    MessageResult,
+    Page,
+    SearchResult,
+    UsersResult,
+)
+
+__all__ = ["AsyncMemory"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class AsyncMemory:
+    """Async twin of :class:`Memory`, with the same methods and parameters.
+
+    Example::
+
+        memory = AsyncMemory()
+        await memory.add("I'm travelling to SF", user_id="john")
+        hits = await memory.search("where is john going?", user_id="john")
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        config: MemoryConfig | dict[str, Any] | None = None,
+        embedder: Embedder | None = None,
+        extractor: Extractor | None = None,
+        memory: Memory | None = None,
+    ) -> None:
+        self.sync = memory or Memory(path, config=config, embedder=embedder, extractor=extractor)
+
+    @classmethod
+    def from_config(cls, config: MemoryConfig | dict[str, Any]) -> AsyncMemory:
+        return cls(config=config)
+
+    @staticmethod
+    async def _run(method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    async def add(self, messages: Any, **kwargs: Any) -> AddResult:
+        return await self._run(self.sync.add, messages, **kwargs)
+
+    async def search(self, query: str, **kwargs: Any) -> SearchResult:
+        return await self._run(self.sync.search, query, **kwargs)
+
+    async def get_all(self, **kwargs: Any) -> Page:
+        return await self._run(self.sync.get_all, **kwargs)
+
+    async def get(self, memory_id: str) -> MemoryRecord:
+        return await self._run(self.sync.get, memory_id)
+
+    async def update(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> MemoryRecord:
+        return await self._run(self.sync.update, memory_id, text, metadata, **kwargs)
+
+    async def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
+        return await self._run(self.sync.batch_update, memories)
+
+    async def batch_delete(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
+        return await self._run(self.sync.batch_delete, memories)
+
+    async def history(self, memory_id: str) -> list[HistoryEntry]:
+        return await self._run(self.sync.history, memory_id)
+
+    async def users(self) -> UsersResult:
+        return await self._run(self.sync.users)
+
+    async def delete(self, memory_id: str) -> MessageResult:
+        return await self._run(self.sync.delete, memory_id)
+
+    async def delete_all(self, **kwargs: Any) -> MessageResult:
+        return await self._run(self.sync.delete_all, **kwargs)
+
+    async def delete_users(self, **kwargs: Any) -> MessageResult:
+        return await self._run(self.sync.delete_users, **kwargs)
+
+    async def reset(self) -> MessageResult:
+        return await self._run(self.sync.reset)
+
+    async def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
+        return await self._run(self.sync.activity, limit, kind)
+
+    async def close(self) -> None:
+        await self._run(self.sync.close)
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,132 @@
+"""Configuration: the shape mem0 users already write, validated at construction.
+
+Unknown keys, unknown providers and wrong types raise :class:`ConfigError` naming
+the key, so a typo fails when ``Memory`` is built rather than at the first call.
+mem0's extra keys (``openai_base_url``, ``history_db_path``, ``version``, ...) are
+accepted as aliases so a mem0 config moves over unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from memkit.errors import ConfigError, format_path
+
+__all__ = [
+    "ChromaConfig",
+    "EmbedderConfig",
+    "EmbedderSettings",
+    "LlmConfig",
+    "LlmSettings",
+    "MemoryConfig",
+    "RecordStoreConfig",
+    "VectorStoreConfig",
+    "default_home",
+    "load_config",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ChromaConfig(_Strict):
+    """Embedded under ``path`` unless ``host`` is set, then a Chroma server."""
+
+    path: str | None = None
+    host: str | None = None
+    port: int = 8000
+    ssl: bool = False
+    headers: dict[str, str] | None = None
+    collection_name: str = Field("memkit", min_length=3, max_length=512)
+    timeout: float = Field(30.0, gt=0, description="seconds per call to a Chroma server")
+
+
+class VectorStoreConfig(_Strict):
+    provider: Literal["chroma"] = "chroma"
+    config: ChromaConfig = Field(default_factory=ChromaConfig)
+
+
+class EmbedderSettings(_Strict):
+    model: str | None = None
+    api_key: str | None = None
+    base_url: str | None = Field(None, alias="openai_base_url")
+    embedding_dims: int | None = Field(None, gt=0)
+    batch_size: int = Field(64, gt=0, le=2048)
+    threads: int = Field(1, gt=0, description="onnxruntime intra-op threads")
+    timeout: float = Field(30.0, gt=0)
+
+
+class EmbedderConfig(_Strict):
+    provider: Literal["onnx", "openai"] = "onnx"
+    config: EmbedderSettings = Field(default_factory=EmbedderSettings)
+
+
+class LlmSettings(_Strict):
+    model: str = "gpt-4o-mini"
+    api_key: str | None = None
+    base_url: str | None = Field(None, alias="openai_base_url")
+    temperature: float = Field(0.0, ge=0, le=2)
+    timeout: float = Field(30.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+    max_tokens: int | None = Field(None, gt=0)
+
+
+class LlmConfig(_Strict):
+    provider: Literal["openai"] = "openai"
+    config: LlmSettings = Field(default_factory=LlmSettings)
+
+
+class RecordStoreConfig(_Strict):
+    """``url`` is a SQLAlchemy URL; None means SQLite under the memkit home."""
+
+    url: str | None = None
+
+
+class MemoryConfig(_Strict):
+    """Everything ``Memory.from_config`` accepts."""
+
+    path: str | None = Field(None, description="home of the embedded stores; default $MEMKIT_HOME")
+    vector_store: VectorStoreConfig = Field(default_factory=VectorStoreConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    llm: LlmConfig | None = None
+    record_store: RecordStoreConfig = Field(default_factory=RecordStoreConfig)
+    categories: list[str] | dict[str, str] | None = None
+    custom_instructions: str | None = Field(None, alias="custom_fact_extraction_prompt")
+    # mem0 keys accepted so a mem0 config moves over unchanged.
+    history_db_path: str | None = None
+    version: str | None = None
+
+    @model_validator(mode="after")
+    def _history_db_path_is_record_store(self) -> MemoryConfig:
+        if self.history_db_path and not self.record_store.url:
+            self.record_store = RecordStoreConfig(url=f"sqlite:///{self.history_db_path}")
+        return self
+
+    def home(self) -> Path:
+        """The directory of the embedded stores and the lock."""
+        return Path(self.path).expanduser() if self.path else default_home()
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("MEMKIT_HOME") or Path.home() / ".memkit").expanduser()
+
+
+def load_config(config: MemoryConfig | dict[str, Any] | None) -> MemoryConfig:
+    """Validate a config dict (or pass a model through), raising ConfigError naming the key."""
+    if config is None:
+        return MemoryConfig()
+    if isinstance(config, MemoryConfig):
+        return config
+    if not isinstance(config, dict):
+        raise ConfigError(f"config must be a dict or MemoryConfig, not {type(config).__name__}")
+    try:
+        return MemoryConfig.model_validate(config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = format_path([p for p in first["loc"] if isinstance(p, str | int)])
+        raise ConfigError(f"config key {where!r}: {first['msg']}") from exc

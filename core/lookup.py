@@ -1,0 +1,98 @@
+"""What an extractor sees of the store: the entity's existing memories.
+
+``StoreLookup`` is the ExtractionContext of one ``add``. It remembers every memory
+it showed (only those may be updated or deleted by the plan) and every vector it
+computed, so a fact looked up and then added is embedded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from memkit.embedder import Embedder
+from memkit.extraction import ExistingMemory, Side
+from memkit.filter_chroma import ChromaFilter, to_chroma
+from memkit.filters import FilterNode, all_of, eq, evaluate, parse_filter
+from memkit.inputs import Scope
+from memkit.store.backend import Backend
+from memkit.store.records import StoredMemory
+
+__all__ = ["SIMILAR_PER_TEXT", "StoreLookup", "matching_ids", "scope_node"]
+
+SIMILAR_PER_TEXT = 10
+
+
+def scope_node(scope: Scope) -> FilterNode | None:
+    """The filter that selects exactly the memories carrying all of the scope's ids."""
+    return all_of(eq(name, value) for name, value in scope.as_dict().items())
+
+
+def matching_ids(backend: Backend, chroma: ChromaFilter) -> dict[str, float]:
+    """id -> updated_at of every memory matching a translated filter.
+
+    Chroma evaluates what was pushed down; the residual is evaluated here on the
+    records, so the result is exactly the filter's.
+    """
+    stamps = backend.index.matching(chroma)
+    if chroma.residual is None:
+        return stamps
+    records = backend.records.get_many(list(stamps))
+    return {
+        i: stamp
+        for i, stamp in stamps.items()
+        if i in records and evaluate(chroma.residual, records[i].as_filter_record())
+    }
+
+
+class StoreLookup:
+    def __init__(self, backend: Backend, embedder: Embedder, scope: Scope) -> None:
+        self._backend = backend
+        self._embedder = embedder
+        self._scope = scope
+        self.shown: dict[str, StoredMemory] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def vectors_for(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors of ``texts``, embedding only those not seen yet, in one call."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self._embedder.embed(missing), strict=True))
+        return {t: self._vectors[t] for t in texts}
+
+    def similar(self, texts: Sequence[str], side: Side) -> list[list[ExistingMemory]]:
+        if not texts:
+            return []
+        vectors = self.vectors_for(texts)
+        where = to_chroma(scope_node(self._scope.for_side(side)))
+        hits = self._backend.index.query_many(
+            [vectors[t] for t in texts], where, SIMILAR_PER_TEXT
+        )
+        found = self._remember({memory_id for row in hits for memory_id, _ in row})
+        return [
+            [_existing(found[i], score) for i, score in row if i in found] for row in hits
+        ]
+
+    def in_categories(self, categories: Sequence[str], side: Side) -> list[ExistingMemory]:
+        if not categories:
+            return []
+        node = all_of(
+            [
+                scope_node(self._scope.for_side(side)),
+                parse_filter({"categories": {"in": list(categories)}}),
+            ]
+        )
+        found = self._remember(set(matching_ids(self._backend, to_chroma(node))))
+        return [_existing(m, 1.0) for m in sorted(found.values(), key=lambda m: m.created_at)]
+
+    def _remember(self, ids: set[str]) -> dict[str, StoredMemory]:
+        found = self._backend.records.get_many(sorted(ids))
+        self.shown.update(found)
+        return found
+
+
+def _existing(memory: StoredMemory, score: float) -> ExistingMemory:
+    return ExistingMemory(
+        id=memory.id, text=memory.memory, categories=tuple(memory.categories), score=score
+    )

@@ -1,0 +1,545 @@
+"""``Memory``: the synchronous engine. ``AsyncMemory`` runs this same code in a thread.
+
+Every method validates its whole input first (typed usage errors, nothing written),
+then works against the backend: the SQL record store as the system of record and
+Chroma as the derived vector and filter index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from memkit.activity import Outcome, monitored
+from memkit.categories import normalize_categories
+from memkit.config import MemoryConfig, load_config
+from memkit.embedder import Embedder, build_embedder
+from memkit.errors import ConfigError, InvalidInputError, MemoryNotFoundError
+from memkit.extraction import Extractor, Side
+from memkit.filter_chroma import ChromaFilter, to_chroma
+from memkit.filters import FilterNode, all_of, parse_filter
+from memkit.inputs import (
+    Scope,
+    check_batch,
+    check_categories,
+    check_metadata,
+    check_paging,
+    normalize_messages,
+    parse_timestamp,
+)
+from memkit.lookup import StoreLookup, matching_ids, scope_node
+from memkit.models import (
+    AddResult,
+    BatchResult,
+    EntityInfo,
+    HistoryEntry,
+    MemoryRecord,
+    MessageResult,
+    Page,
+    SearchHit,
+    SearchResult,
+    UsersResult,
+)
+from memkit.planning import AddRequest, NewFact, event_for, new_memory, plan_writes, text_hash
+from memkit.store.backend import Backend, open_backend, release_backend
+from memkit.store.records import (
+    ENTITY_FIELDS,
+    HistoryRow,
+    StoredMemory,
+    WriteSet,
+    epoch_to_datetime,
+)
+
+__all__ = ["Memory"]
+
+_EMBEDDERS: dict[str, Embedder] = {}
+
+
+def _shared_embedder(config: MemoryConfig) -> Embedder:
+    """Loading the ONNX model costs a few hundred ms; every Memory in a process shares it."""
+    key = config.embedder.model_dump_json()
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = build_embedder(config.embedder)
+    return _EMBEDDERS[key]
+
+
+
+
+class Memory:
+    """Long-term memory for agents, on this machine by default.
+
+    Example::
+
+        memory = Memory()
+        memory.add("I'm a vegetarian and allergic to nuts", user_id="alex")
+        memory.search("what can alex eat?", user_id="alex")
+
+    ``Memory(path=DIR)`` keeps the data in DIR instead of ``$MEMKIT_HOME``;
+    ``Memory.from_config({...})`` takes the full configuration (see DESIGN.md).
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        config: MemoryConfig | dict[str, Any] | None = None,
+        embedder: Embedder | None = None,
+        extractor: Extractor | None = None,
+    ) -> None:
+        self.config = load_config(config)
+        if path is not None:
+            self.config = self.config.model_copy(update={"path": str(path)})
+        self.categories = normalize_categories(self.config.categories)
+        self.embedder = embedder or _shared_embedder(self.config)
+        self.extractor = extractor or self._default_extractor()
+        self._backend: Backend | None = open_backend(self.config, self.embedder.name)
+        self._activity = self._backend.activity
+
+    @classmethod
+    def from_config(cls, config: MemoryConfig | dict[str, Any]) -> Memory:
+        return cls(config=config)
+
+    def _default_extractor(self) -> Extractor:
+        if self.config.llm is not None:
+            raise ConfigError(
+                "llm: LLM extraction is not available in this build; remove the 'llm' entry "
+                "to use the offline extractor"
+            )
+        from memkit.extract_rules import RuleExtractor
+
+        return RuleExtractor(self.categories)
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            raise InvalidInputError("this Memory is closed")
+        return self._backend
+
+    def close(self) -> None:
+        """Release the store; the last Memory on a store closes it cleanly."""
+        if self._backend is not None:
+            release_backend(self._backend)
+            self._backend = None
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- add ------------------------------------------------------------------------------
+
+    @monitored("add")
+    def add(
+        self,
+        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool = True,
+        categories: Sequence[str] | None = None,
+        timestamp: float | str | Any | None = None,
+        _outcome: Outcome,
+        **platform_options: Any,
+    ) -> AddResult:
+        """Remember what the messages say about the user (and/or agent).
+
+        Returns the events caused: ADD, UPDATE (with ``previous_memory``), DELETE
+        (natural-language deletes) and NONE (already known).
+        """
+        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
+        _outcome.scope = scope.as_dict()
+        if not scope:
+            raise InvalidInputError("add needs at least one of user_id, agent_id, app_id, run_id")
+        _check_platform_options(platform_options, {"version", "output_format", "async_mode"})
+        parsed = normalize_messages(messages, scope)
+        now = time.time()
+        request = AddRequest(
+            scope=scope,
+            metadata=check_metadata(metadata),
+            categories=None if categories is None else check_categories(categories),
+            created_at=now if timestamp is None else parse_timestamp(timestamp),
+            now=now,
+        )
+        with self.backend.write_lock:
+            self.backend.sync_index()
+            if infer:
+                writes, events = self._infer(parsed, scope, request)
+            else:
+                writes, events = self._verbatim(parsed, scope, request)
+            self.backend.write(writes)
+        _outcome.counts = {e: sum(1 for x in events if x.event == e) for e in
+                           ("ADD", "UPDATE", "DELETE", "NONE")}
+        return AddResult(results=events)
+
+    def _verbatim(
+        self, messages: Sequence[Any], scope: Scope, request: AddRequest
+    ) -> tuple[WriteSet, list[Any]]:
+        sides = scope.sides()
+        facts = [
+            NewFact(m.content.strip(), m.role)
+            for m in messages
+            if m.role in sides and m.content.strip()
+        ]
+        facts = list({(f.text, f.side): f for f in facts}.values())
+        known = self._known_hashes(facts, scope)
+        fresh = [f for f in facts if (text_hash(f.text), f.side) not in known]
+        vectors = self.embedder.embed([f.text for f in fresh])
+        writes, events = WriteSet(), []
+        for fact in facts:
+            duplicate = known.get((text_hash(fact.text), fact.side))
+            if duplicate is not None:
+                events.append(event_for(duplicate, "NONE"))
+        for fact, vector in zip(fresh, vectors, strict=True):
+            memory = new_memory(fact, vector, request)
+            writes.inserts.append(memory)
+            writes.history.append(HistoryRow(memory.id, "ADD", None, memory.memory, memory,
+                                             request.now))
+            events.append(event_for(memory, "ADD"))
+        return writes, events
+
+    def _known_hashes(
+        self, facts: Sequence[NewFact], scope: Scope
+    ) -> dict[tuple[str, Side], StoredMemory]:
+        """Existing memories of the same entity with the same text: adding them is a NONE."""
+        found: dict[tuple[str, Side], StoredMemory] = {}
+        for side in {f.side for f in facts}:
+            hashes = [text_hash(f.text) for f in facts if f.side == side]
+            for memory in self.backend.records.find_by_hash(hashes, scope.for_side(side).as_full_dict()):
+                found[(memory.hash, side)] = memory
+        return found
+
+    def _infer(
+        self, messages: Sequence[Any], scope: Scope, request: AddRequest
+    ) -> tuple[WriteSet, list[Any]]:
+        lookup = StoreLookup(self.backend, self.embedder, scope)
+        plan = self.extractor.plan(messages, scope.sides(), lookup)
+        texts = [op.text for op in plan.operations if op.event in ("ADD", "UPDATE") and op.text]
+        vectors = lookup.vectors_for(texts)
+        return plan_writes(plan.operations, lookup.shown, vectors, request)
+
+    # ---- search and listing ---------------------------------------------------------------
+
+    @monitored("search")
+    def search(
+        self,
+        query: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        top_k: int = 10,
+        threshold: float | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        _outcome: Outcome,
+        **platform_options: Any,
+    ) -> SearchResult:
+        """The memories most relevant to ``query``, highest score (cosine similarity) first.
+
+        ``filters`` is the v2 filter language; the id keywords are ANDed with it.
+        ``threshold`` drops results scoring below it.
+        """
+        _check_platform_options(platform_options, {"version", "limit", "rerank", "output_format"})
+        top_k = platform_options.get("limit", top_k)
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("query must be a non-empty string")
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 1000:
+            raise InvalidInputError(f"top_k must be an integer from 1 to 1000, got {top_k!r}")
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int | float)
+        ):
+            raise InvalidInputError(f"threshold must be a number, got {threshold!r}")
+        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
+        _outcome.scope = scope.as_dict()
+        node = all_of([parse_filter(filters), scope_node(scope)])
+        chroma = to_chroma(node)
+        vector = self.embedder.embed([query])[0]
+        self.backend.sync_index()
+        hits = self._nearest(vector, chroma, top_k)
+        found = self.backend.records.get_many([memory_id for memory_id, _ in hits])
+        results = [
+            SearchHit(**found[memory_id].to_model().model_dump(), score=round(score, 6))
+            for memory_id, score in hits
+            if memory_id in found and (threshold is None or score >= threshold)
+        ]
+        _outcome.counts = {"results": len(results)}
+        return SearchResult(results=results)
+
+    def _nearest(self, vector: np.ndarray, chroma: ChromaFilter, top_k: int) -> list[Any]:
+        index = self.backend.index
+        if chroma.residual is None:
+            return index.query(vector, chroma, top_k)
+        # Chroma narrowed the candidates; the rest of the filter is evaluated here, exactly.
+        candidates = list(matching_ids(self.backend, chroma))
+        return index.query(vector, ChromaFilter(None, None, None), top_k, ids=candidates)
+
+    @monitored("get_all")
+    def get_all(
+        self,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        categories: Sequence[str] | None = None,
+        keywords: str | None = None,
+        page: int = 1,
+        page_size: int = 100,
+        _outcome: Outcome,
+        **platform_options: Any,
+    ) -> Page:
+        """One page of the matching memories, most recently updated first."""
+        _check_platform_options(platform_options, {"version", "output_format"})
+        page, page_size = check_paging(page, page_size)
+        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
+        _outcome.scope = scope.as_dict()
+        extra: list[FilterNode | None] = [parse_filter(filters), scope_node(scope)]
+        if categories is not None:
+            extra.append(parse_filter({"categories": {"in": check_categories(categories)}}))
+        if keywords is not None:
+            if not isinstance(keywords, str) or not keywords.strip():
+                raise InvalidInputError("keywords must be a non-empty string")
+            extra.append(parse_filter({"keywords": {"icontains": keywords}}))
+        node = all_of(extra)
+        offset = (page - 1) * page_size
+        self.backend.sync_index()
+        records = self.backend.records
+        if node is None:
+            total = records.count()
+            rows = records.page(offset, page_size)
+        else:
+            stamps = matching_ids(self.backend, to_chroma(node))
+            ordered = sorted(stamps, key=lambda i: (-stamps[i], i))
+            total = len(ordered)
+            wanted = ordered[offset : offset + page_size]
+            found = records.get_many(wanted)
+            rows = [found[i] for i in wanted if i in found]
+        last_page = max(1, -(-total // page_size))
+        _outcome.counts = {"count": total, "results": len(rows)}
+        return Page(
+            count=total,
+            page=page,
+            page_size=page_size,
+            next=page + 1 if page < last_page else None,
+            previous=page - 1 if page > 1 and total else None,
+            results=[r.to_model() for r in rows],
+        )
+
+    @monitored("get")
+    def get(self, memory_id: str, *, _outcome: Outcome) -> MemoryRecord:
+        return self._load([memory_id])[memory_id].to_model()
+
+    def _load(self, ids: Sequence[Any]) -> dict[str, StoredMemory]:
+        for memory_id in ids:
+            if not isinstance(memory_id, str) or not memory_id:
+                raise InvalidInputError(f"memory_id must be a non-empty string, got {memory_id!r}")
+        found = self.backend.records.get_many(list(ids))
+        for memory_id in ids:
+            if memory_id not in found:
+                raise MemoryNotFoundError(memory_id)
+        return found
+
+    @monitored("history")
+    def history(self, memory_id: str, *, _outcome: Outcome) -> list[HistoryEntry]:
+        """Every change to the memory, oldest first; still there after it was deleted."""
+        if not isinstance(memory_id, str) or not memory_id:
+            raise InvalidInputError(f"memory_id must be a non-empty string, got {memory_id!r}")
+        entries = self.backend.records.history(memory_id)
+        if not entries:
+            raise MemoryNotFoundError(memory_id)
+        _outcome.counts = {"entries": len(entries)}
+        return entries
+
+    @monitored("users")
+    def users(self, *, _outcome: Outcome) -> UsersResult:
+        """Every user, agent, app and run that has memories."""
+        entities = [
+            EntityInfo(
+                id=entity_id,
+                name=entity_id,
+                type=kind,
+                total_memories=total,
+                created_at=epoch_to_datetime(first),
+                updated_at=epoch_to_datetime(last),
+            )
+            for kind, entity_id, total, first, last in self.backend.records.entities()
+        ]
+        _outcome.counts = {"entities": len(entities)}
+        return UsersResult(count=len(entities), results=entities)
+
+    # ---- updates and deletes --------------------------------------------------------------
+
+    @monitored("update")
+    def update(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        data: str | None = None,
+        _outcome: Outcome,
+    ) -> MemoryRecord:
+        """Change the text (re-embedded), the metadata (replaced), or both; recorded in history.
+
+        ``data=`` is accepted as mem0's name for ``text``.
+        """
+        item = {"memory_id": memory_id, "text": text if text is not None else data}
+        if metadata is not None:
+            item["metadata"] = metadata
+        (updated,) = self._update_many([item], "update")
+        _outcome.counts = {"UPDATE": 1}
+        return updated.to_model()
+
+    @monitored("batch_update")
+    def batch_update(
+        self, memories: Sequence[Mapping[str, Any]], *, _outcome: Outcome
+    ) -> BatchResult:
+        """Up to 1000 ``{"memory_id", "text"?, "metadata"?}`` in one transaction, all or nothing."""
+        items = check_batch(memories, "batch_update")
+        updated = self._update_many(items, "batch_update")
+        _outcome.counts = {"UPDATE": len(updated)}
+        return BatchResult(message=f"Successfully updated {len(updated)} memories",
+                           count=len(updated))
+
+    def _update_many(self, items: Sequence[Mapping[str, Any]], name: str) -> list[StoredMemory]:
+        changes: list[tuple[str, str | None, dict[str, Any] | None]] = []
+        for i, item in enumerate(items):
+            unknown = set(item) - {"memory_id", "text", "metadata"}
+            if unknown:
+                raise InvalidInputError(f"{name}[{i}]: unknown keys {sorted(unknown)}")
+            text, metadata = item.get("text"), item.get("metadata")
+            if text is not None and (not isinstance(text, str) or not text.strip()):
+                raise InvalidInputError(f"{name}[{i}].text must be a non-empty string")
+            if text is None and metadata is None:
+                raise InvalidInputError(f"{name}[{i}] changes nothing: give text and/or metadata")
+            clean = None if metadata is None else check_metadata(metadata)
+            changes.append((item["memory_id"], None if text is None else text.strip(), clean))
+        ids = [memory_id for memory_id, _, _ in changes]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError(f"{name} names the same memory_id more than once")
+        with self.backend.write_lock:
+            current = self._load(ids)
+            new_texts = [t for memory_id, t, _ in changes if t and t != current[memory_id].memory]
+            vectors = dict(zip(new_texts, self.embedder.embed(new_texts), strict=True))
+            now = time.time()
+            writes = WriteSet()
+            for memory_id, text, metadata in changes:
+                old = current[memory_id]
+                new = old.evolve(updated_at=max(now, old.created_at))
+                if text is not None and text in vectors:
+                    new = new.evolve(memory=text, hash=text_hash(text), embedding=vectors[text])
+                if metadata is not None:
+                    new = new.evolve(metadata=metadata)
+                writes.updates.append(new)
+                writes.history.append(HistoryRow(memory_id, "UPDATE", old.memory, new.memory,
+                                                 new, now))
+            self.backend.write(writes)
+        return writes.updates
+
+    @monitored("delete")
+    def delete(self, memory_id: str, *, _outcome: Outcome) -> MessageResult:
+        count = self._delete_ids([memory_id], strict=True)
+        _outcome.counts = {"DELETE": count}
+        return MessageResult(message="Memory deleted successfully!", count=count)
+
+    @monitored("batch_delete")
+    def batch_delete(
+        self, memories: Sequence[Mapping[str, Any]], *, _outcome: Outcome
+    ) -> BatchResult:
+        """Up to 1000 ``{"memory_id"}`` in one transaction; an unknown id deletes nothing."""
+        items = check_batch(memories, "batch_delete")
+        for i, item in enumerate(items):
+            if set(item) != {"memory_id"}:
+                raise InvalidInputError(f"batch_delete[{i}] takes only 'memory_id'")
+        ids = [item["memory_id"] for item in items]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError("batch_delete names the same memory_id more than once")
+        count = self._delete_ids(ids, strict=True)
+        _outcome.counts = {"DELETE": count}
+        return BatchResult(message=f"Successfully deleted {count} memories", count=count)
+
+    def _delete_ids(self, ids: Sequence[str], strict: bool) -> int:
+        with self.backend.write_lock:
+            found = self._load(ids) if strict else self.backend.records.get_many(ids)
+            now = time.time()
+            writes = WriteSet(deletes=list(found.values()))
+            writes.history = [HistoryRow(m.id, "DELETE", m.memory, None, m, now)
+                              for m in writes.deletes]
+            self.backend.write(writes)
+        return len(found)
+
+    @monitored("delete_all")
+    def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        _outcome: Outcome,
+    ) -> MessageResult:
+        """Delete every memory carrying all the given ids (at least one is required)."""
+        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
+        _outcome.scope = scope.as_dict()
+        if not scope:
+            raise InvalidInputError("delete_all needs at least one of user_id, agent_id, app_id, "
+                                    "run_id; use reset() to delete everything")
+        with self.backend.write_lock:
+            ids = list(matching_ids(self.backend, to_chroma(scope_node(scope))))
+            count = self._delete_ids(ids, strict=False)
+        _outcome.counts = {"DELETE": count}
+        return MessageResult(message="Memories deleted successfully!", count=count)
+
+    @monitored("delete_users")
+    def delete_users(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        _outcome: Outcome,
+    ) -> MessageResult:
+        """Remove each named entity with all its memories."""
+        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
+        _outcome.scope = scope.as_dict()
+        if not scope:
+            raise InvalidInputError("delete_users needs user_id, agent_id, app_id or run_id; "
+                                    "use reset() to delete everything")
+        with self.backend.write_lock:
+            ids: list[str] = []
+            for kind, column in ENTITY_FIELDS.items():
+                value = scope.as_dict().get(column)
+                if value is not None:
+                    ids.extend(self.backend.records.ids_of_entity(kind, value))
+            count = self._delete_ids(list(dict.fromkeys(ids)), strict=False)
+        _outcome.counts = {"DELETE": count}
+        return MessageResult(message="Entity deleted successfully!", count=count)
+
+    @monitored("reset")
+    def reset(self, *, _outcome: Outcome) -> MessageResult:
+        """Delete every memory, its history and the activity log of this store."""
+        self.backend.activity.flush()
+        self.backend.reset()
+        return MessageResult(message="Memory store reset successfully!")
+
+    # ---- monitoring -----------------------------------------------------------------------
+
+    def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
+        """The most recent operations, newest first: kind, scope, counts, latency, error."""
+        return self.backend.activity.recent(limit=limit, kind=kind)
+
+
+def _check_platform_options(options: Mapping[str, Any], accepted: set[str]) -> None:
+    """Platform-only keywords (``version="v2"``) are accepted; anything else is a typo."""
+    unknown = set(options) - accepted
+    if unknown:
+        raise InvalidInputError(f"unexpected keyword arguments: {sorted(unknown)}")

@@ -1,0 +1,240 @@
+"""The record store and its index opened together, checked, and written in order.
+
+Write order is record store first (with a journal row per index change), index
+second, journal cleared third. A crash at any point therefore leaves each memory
+wholly present with its history, or wholly absent, once the store is reopened:
+``open_backend`` replays the journal and, after an unclean shutdown, compares the
+index with the record store and repairs it (or rebuilds it from stored embeddings,
+no re-embedding, when Chroma cannot even open it).
+
+Within one process, every ``Memory`` on the same store shares one backend, so
+opening the same directory twice in a notebook is not a lock conflict.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from memkit.activity import ActivityLog
+from memkit.config import MemoryConfig
+from memkit.errors import ConfigError, VectorStoreError
+from memkit.store.index import VectorIndex, generation_dir, switch_generation
+from memkit.store.lock import DirectoryLock
+from memkit.store.records import RecordStore, WriteSet
+
+__all__ = ["Backend", "RepairReport", "open_backend"]
+
+log = logging.getLogger("memkit")
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    journal_replayed: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.journal_replayed or self.upserted or self.deleted or self.rebuilt)
+
+
+class Backend:
+    """Record store + index + (embedded) directory lock, shared per store."""
+
+    def __init__(self, key: str, config: MemoryConfig, embedder_name: str) -> None:
+        self.key = key
+        self.refs = 0
+        self.write_lock = threading.RLock()
+        home = config.home()
+        self.chroma = chroma = config.vector_store.config
+        self.lock = DirectoryLock(home) if chroma.host is None else None
+        try:
+            url = config.record_store.url or f"sqlite:///{home / 'memkit.db'}"
+            self.records = RecordStore(url)
+            self._check_embedder(embedder_name)
+            self.index_base = Path(chroma.path).expanduser() if chroma.path else home / "index"
+            self._open_marker = home / "OPEN" if self.lock else None
+            unclean = bool(self._open_marker and self._open_marker.exists())
+            if self._open_marker:
+                self._open_marker.touch()
+            self.index, self.last_repair = self._open_index(thorough=unclean)
+        except BaseException:
+            if self.lock:
+                self.lock.release()
+            raise
+        self._journal_pending = False
+        self.activity = ActivityLog(self.records)
+
+    def _check_embedder(self, name: str) -> None:
+        stored = self.records.get_meta("embedder")
+        if stored is None:
+            self.records.set_meta("embedder", name)
+        elif stored != name:
+            raise ConfigError(
+                f"embedder: this store was written with {stored!r}; its vectors cannot be "
+                f"searched with {name!r}. Use the same embedder or a new store path."
+            )
+
+    # ---- opening and repair -------------------------------------------------------------
+
+    def _open_index(self, thorough: bool) -> tuple[VectorIndex, RepairReport]:
+        started = time.perf_counter()
+        try:
+            index = self._make_index()
+            index.probe()
+            report = self._reconcile(index, thorough)
+        except VectorStoreError as exc:
+            if self.chroma.host is not None:
+                raise
+            log.warning("memkit: the vector index is broken (%s); rebuilding it", exc)
+            index = self._rebuild()
+            report = RepairReport(rebuilt=True, upserted=self.records.count())
+        report = RepairReport(**{**report.__dict__, "seconds": time.perf_counter() - started})
+        if report.changed:
+            self.records.log_activity(
+                "repair",
+                {},
+                {
+                    "journal_replayed": report.journal_replayed,
+                    "upserted": report.upserted,
+                    "deleted": report.deleted,
+                    "rebuilt": int(report.rebuilt),
+                },
+                report.seconds * 1000,
+            )
+        return index, report
+
+    def _make_index(self) -> VectorIndex:
+        directory = generation_dir(self.index_base) if self.chroma.host is None else None
+        return VectorIndex(self.chroma, directory)
+
+    def _rebuild(self) -> VectorIndex:
+        """A new, empty index generation filled from the record store's embeddings."""
+        switch_generation(self.index_base)
+        index = self._make_index()
+        for batch in self.records.iter_all():
+            index.upsert(batch)
+        self.records.clear_journal(self.records.journal())
+        return index
+
+    def _reconcile(self, index: VectorIndex, thorough: bool) -> RepairReport:
+        replayed = self._replay_journal(index)
+        if not thorough and index.count() == self.records.count():
+            return RepairReport(journal_replayed=replayed)
+        truth = self.records.stamps()
+        indexed = index.stamps()
+        stale = [i for i, stamp in truth.items() if indexed.get(i) != stamp]
+        extra = [i for i in indexed if i not in truth]
+        if extra:
+            index.delete(extra)
+        for start in range(0, len(stale), 2000):
+            found = self.records.get_many(stale[start : start + 2000])
+            index.upsert(list(found.values()))
+        return RepairReport(journal_replayed=replayed, upserted=len(stale), deleted=len(extra))
+
+    def _replay_journal(self, index: VectorIndex) -> int:
+        journal = self.records.journal()
+        if not journal:
+            return 0
+        present = self.records.get_many([i for i, op in journal.items() if op == "upsert"])
+        gone = [i for i in journal if i not in present]
+        if gone:
+            index.delete(gone)
+        if present:
+            index.upsert(list(present.values()))
+        self.records.clear_journal(journal)
+        return len(journal)
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def write(self, writes: WriteSet) -> None:
+        """Record store first, then the index, then clear the journal."""
+        if not writes:
+            return
+        with self.write_lock:
+            self.records.commit(writes)
+            try:
+                if self._journal_pending:
+                    self._replay_journal(self.index)
+                    self._journal_pending = False
+                if writes.deletes:
+                    self.index.delete([m.id for m in writes.deletes])
+                if writes.inserts or writes.updates:
+                    self.index.upsert([*writes.inserts, *writes.updates])
+            except VectorStoreError:
+                # The write is durable in the record store; the journal brings the index
+                # up to date at the next write or open.
+                self._journal_pending = True
+                raise
+            self.records.clear_journal(
+                [m.id for m in (*writes.inserts, *writes.updates, *writes.deletes)]
+            )
+
+    def sync_index(self) -> None:
+        """Apply journaled index changes left by a failed index write."""
+        if self._journal_pending:
+            with self.write_lock:
+                self._replay_journal(self.index)
+                self._journal_pending = False
+
+    def reset(self) -> None:
+        with self.write_lock:
+            self.records.reset()
+            self.index.wipe()
+
+    def close(self) -> None:
+        self.activity.flush()
+        self.index.close()
+        self.records.close()
+        if self._open_marker:
+            self._open_marker.unlink(missing_ok=True)
+        if self.lock:
+            self.lock.release()
+
+
+_OPEN: dict[str, Backend] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _key(config: MemoryConfig) -> str:
+    chroma = config.vector_store.config
+    if chroma.host is None:
+        return str(config.home().resolve())
+    return f"{config.record_store.url}|{chroma.host}:{chroma.port}/{chroma.collection_name}"
+
+
+def open_backend(config: MemoryConfig, embedder_name: str) -> Backend:
+    """The process's backend for this store, opened (and checked) on first use."""
+    key = _key(config)
+    with _OPEN_LOCK:
+        backend = _OPEN.get(key)
+        if backend is None:
+            backend = Backend(key, config, embedder_name)
+            _OPEN[key] = backend
+        else:
+            backend._check_embedder(embedder_name)
+        backend.refs += 1
+        return backend
+
+
+def release_backend(backend: Backend) -> None:
+    with _OPEN_LOCK:
+        backend.refs -= 1
+        if backend.refs <= 0 and _OPEN.get(backend.key) is backend:
+            del _OPEN[backend.key]
+            backend.close()
+
+
+@atexit.register
+def _close_all() -> None:
+    with _OPEN_LOCK:
+        for backend in list(_OPEN.values()):
+            backend.close()
+        _OPEN.clear()

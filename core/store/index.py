@@ -1,0 +1,207 @@
+"""The Chroma vector and filter index, derived from the record store.
+
+Chroma is an index here, not the system of record: memkit can drop and rebuild it
+from the stored embeddings at any time (see ``memkit.store.repair``). Calls are
+split under Chroma's batch limit; calls to a Chroma server have a timeout, because
+chromadb's HTTP client waits forever on a stopped server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import httpx
+from chromadb.config import Settings
+from chromadb.errors import ChromaError
+
+from memkit.config import ChromaConfig
+from memkit.errors import VectorStoreError
+from memkit.filter_chroma import ChromaFilter, chroma_metadata
+from memkit.store.records import StoredMemory
+
+__all__ = ["VectorIndex"]
+
+CHROMA_MAX_BATCH = 5461  # measured: a Chroma call accepts at most 5,461 records
+_FAILURES = (ChromaError, httpx.HTTPError, OSError, RuntimeError, ValueError, KeyError)
+
+
+@contextmanager
+def chroma_errors(action: str) -> Iterator[None]:
+    """Chroma's many failure types become one VectorStoreError naming the action."""
+    try:
+        yield
+    except _FAILURES as exc:
+        raise VectorStoreError(f"vector index failed to {action}: {exc}") from exc
+
+
+class VectorIndex:
+    """One Chroma collection; entity scoping and filters are metadata."""
+
+    def __init__(self, config: ChromaConfig, directory: Path | None) -> None:
+        self.config = config
+        self.directory = directory
+        self.embedded = config.host is None
+        settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        with chroma_errors("open"):
+            if self.embedded:
+                assert directory is not None
+                directory.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(directory), settings=settings)
+            else:
+                self._client = chromadb.HttpClient(
+                    host=config.host or "localhost",
+                    port=config.port,
+                    ssl=config.ssl,
+                    headers=config.headers,
+                    settings=settings,
+                )
+                _set_http_timeout(self._client, config.timeout)
+            self._collection = self._client.get_or_create_collection(
+                config.collection_name,
+                metadata={"hnsw:space": "cosine"},
+                embedding_function=None,
+            )
+            server_limit = self._client.get_max_batch_size()
+        self.batch = min(server_limit, CHROMA_MAX_BATCH)
+
+    def close(self) -> None:
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def upsert(self, memories: Sequence[StoredMemory]) -> None:
+        for start in range(0, len(memories), self.batch):
+            chunk = memories[start : start + self.batch]
+            with chroma_errors("upsert"):
+                self._collection.upsert(
+                    ids=[m.id for m in chunk],
+                    embeddings=[m.embedding for m in chunk],
+                    documents=[m.memory for m in chunk],
+                    metadatas=[chroma_metadata(m.as_filter_record()) for m in chunk],
+                )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), self.batch):
+            with chroma_errors("delete"):
+                self._collection.delete(ids=list(ids[start : start + self.batch]))
+
+    def wipe(self) -> None:
+        """Drop and recreate the collection (``reset``)."""
+        with chroma_errors("reset"):
+            self._client.delete_collection(self.config.collection_name)
+            self._collection = self._client.get_or_create_collection(
+                self.config.collection_name,
+                metadata={"hnsw:space": "cosine"},
+                embedding_function=None,
+            )
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def count(self) -> int:
+        with chroma_errors("count"):
+            return self._collection.count()
+
+    def query(
+        self,
+        vector: Any,
+        where: ChromaFilter,
+        n: int,
+        ids: Sequence[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the ``n`` nearest memories matching the pushed-down filter."""
+        return self.query_many([vector], where, n, ids)[0]
+
+    def query_many(
+        self,
+        vectors: Sequence[Any],
+        where: ChromaFilter,
+        n: int,
+        ids: Sequence[str] | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """``query`` for several vectors in one Chroma call."""
+        if not len(vectors) or n <= 0 or (ids is not None and not ids):
+            return [[] for _ in vectors]
+        with chroma_errors("query"):
+            reply = self._collection.query(
+                query_embeddings=list(vectors),
+                n_results=n,
+                where=where.where,
+                where_document=where.where_document,
+                ids=list(ids) if ids is not None else None,
+                include=["distances"],
+            )
+        distances = reply.get("distances") or [[] for _ in vectors]
+        return [
+            [(i, 1.0 - float(d)) for i, d in zip(found, dist, strict=True)]
+            for found, dist in zip(reply["ids"], distances, strict=True)
+        ]
+
+    def matching(self, where: ChromaFilter) -> dict[str, float]:
+        """id -> updated_at of every memory matching the pushed-down filter."""
+        return self._scan(where.where, where.where_document)
+
+    def stamps(self) -> dict[str, float]:
+        """id -> updated_at of every indexed memory."""
+        return self._scan(None, None)
+
+    def probe(self) -> None:
+        """Read a record back with its vector: a broken segment fails here, not mid-call."""
+        with chroma_errors("read"):
+            sample = self._collection.get(limit=1, include=["embeddings"])
+            embeddings = sample.get("embeddings")
+            if sample["ids"] and embeddings is not None:
+                self._collection.query(query_embeddings=[embeddings[0]], n_results=1)
+
+    def _scan(self, where: Any, where_document: Any) -> dict[str, float]:
+        out: dict[str, float] = {}
+        offset, page = 0, 10_000
+        while True:
+            with chroma_errors("scan"):
+                reply = self._collection.get(
+                    where=where,
+                    where_document=where_document,
+                    include=["metadatas"],
+                    limit=page,
+                    offset=offset,
+                )
+            for memory_id, meta in zip(reply["ids"], reply["metadatas"] or [], strict=True):
+                out[memory_id] = float(meta["updated_at"])
+            if len(reply["ids"]) < page:
+                return out
+            offset += page
+
+
+def _set_http_timeout(client: Any, seconds: float) -> None:
+    """chromadb builds its httpx session with ``timeout=None``; give it a real one."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds)
+
+
+def generation_dir(base: Path) -> Path:
+    """The current index generation under ``base`` (rebuilds write a new one)."""
+    current = base / "CURRENT"
+    name = current.read_text().strip() if current.is_file() else "gen-1"
+    return base / name
+
+
+def switch_generation(base: Path) -> Path:
+    """Start a fresh generation directory and make it current; old ones are removed."""
+    old = generation_dir(base)
+    number = int(old.name.split("-")[1]) + 1
+    new = base / f"gen-{number}"
+    shutil.rmtree(new, ignore_errors=True)
+    new.mkdir(parents=True)
+    tmp = base / "CURRENT.tmp"
+    tmp.write_text(new.name)
+    os.replace(tmp, base / "CURRENT")
+    shutil.rmtree(old, ignore_errors=True)
+    return new

@@ -1,0 +1,51 @@
+"""Numbered schema migrations, applied in order and recorded in ``schema_migrations``.
+
+A migration is never edited once released; a change to the schema is a new entry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Connection, select
+
+from memkit.store import schema
+
+Migration = tuple[int, str, Callable[[Connection], None]]
+
+
+def _initial(conn: Connection) -> None:
+    for table in (
+        schema.memories,
+        schema.history,
+        schema.activity,
+        schema.index_journal,
+        schema.store_meta,
+    ):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [
+    (1, "initial: memories, history, activity, index journal, store meta", _initial),
+]
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply every migration not yet recorded; returns the versions applied."""
+    schema.schema_migrations.create(conn, checkfirst=True)
+    done = set(conn.execute(select(schema.schema_migrations.c.version)).scalars())
+    applied = []
+    for version, name, apply in MIGRATIONS:
+        if version in done:
+            continue
+        apply(conn)
+        conn.execute(
+            schema.schema_migrations.insert().values(
+                version=version, name=name, applied_at=time.time()
+            )
+        )
+        applied.append(version)
+    return applied
+
+

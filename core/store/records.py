@@ -1,0 +1,408 @@
+"""The SQL record store: every memory with its embedding, its history, the activity log.
+
+This is the system of record. Every write is one transaction that also leaves a
+row in ``index_journal`` for each memory whose index entry must change; the row
+is cleared only after Chroma applied the change, so a crash between the two is
+repaired from the journal when the store is opened again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from memkit.errors import HistoryError
+from memkit.models import EntityType, HistoryEntry, MemoryRecord
+from memkit.store import schema
+from memkit.store.migrations import migrate
+
+__all__ = [
+    "ENTITY_FIELDS",
+    "HistoryRow",
+    "RecordStore",
+    "StoredMemory",
+    "WriteSet",
+    "epoch_to_datetime",
+]
+
+ENTITY_FIELDS: dict[EntityType, str] = {
+    "user": "user_id",
+    "agent": "agent_id",
+    "app": "app_id",
+    "run": "run_id",
+}
+
+
+@dataclass(frozen=True)
+class StoredMemory:
+    """A memory as the record store holds it."""
+
+    id: str
+    memory: str
+    hash: str
+    user_id: str | None
+    agent_id: str | None
+    app_id: str | None
+    run_id: str | None
+    metadata: dict[str, Any]
+    categories: list[str]
+    embedding: np.ndarray
+    created_at: float
+    updated_at: float
+
+    def evolve(self, **changes: Any) -> StoredMemory:
+        return replace(self, **changes)
+
+    def as_filter_record(self) -> dict[str, Any]:
+        """The plain record that the filter evaluator and the index layout read."""
+        return {
+            "id": self.id,
+            "memory": self.memory,
+            "user_id": self.user_id,
+            "agent_id": self.agent_id,
+            "app_id": self.app_id,
+            "run_id": self.run_id,
+            "metadata": self.metadata,
+            "categories": self.categories,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+    def to_model(self) -> MemoryRecord:
+        return MemoryRecord(
+            id=self.id,
+            memory=self.memory,
+            hash=self.hash,
+            user_id=self.user_id,
+            agent_id=self.agent_id,
+            app_id=self.app_id,
+            run_id=self.run_id,
+            metadata=dict(self.metadata),
+            categories=list(self.categories),
+            created_at=epoch_to_datetime(self.created_at),
+            updated_at=epoch_to_datetime(self.updated_at),
+        )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    memory_id: str
+    event: str
+    old_memory: str | None
+    new_memory: str | None
+    memory: StoredMemory  # the memory as it is after (ADD/UPDATE) or was before (DELETE)
+    created_at: float
+
+
+@dataclass
+class WriteSet:
+    """Everything one call changes, committed in one transaction."""
+
+    inserts: list[StoredMemory] = field(default_factory=list)
+    updates: list[StoredMemory] = field(default_factory=list)
+    deletes: list[StoredMemory] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.updates or self.deletes)
+
+
+def epoch_to_datetime(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _row_values(m: StoredMemory) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "memory": m.memory,
+        "hash": m.hash,
+        "user_id": m.user_id,
+        "agent_id": m.agent_id,
+        "app_id": m.app_id,
+        "run_id": m.run_id,
+        "metadata": json.dumps(m.metadata, sort_keys=True),
+        "categories": json.dumps(m.categories),
+        "embedding": np.asarray(m.embedding, dtype=np.float32).tobytes(),
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+    }
+
+
+def _from_row(row: Any) -> StoredMemory:
+    return StoredMemory(
+        id=row.id,
+        memory=row.memory,
+        hash=row.hash,
+        user_id=row.user_id,
+        agent_id=row.agent_id,
+        app_id=row.app_id,
+        run_id=row.run_id,
+        metadata=json.loads(row.metadata),
+        categories=json.loads(row.categories),
+        embedding=np.frombuffer(row.embedding, dtype=np.float32),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged add survives power loss
+        cursor.close()
+
+    return engine
+
+
+class RecordStore:
+    """SQLite (WAL) by default, PostgreSQL when the URL says so; schema by migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = _engine(url)
+        with self._guard(), self._engine.begin() as conn:
+            migrate(conn)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise HistoryError(f"record store failed: {exc}") from exc
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def commit(self, writes: WriteSet) -> None:
+        """Apply a write set and journal its index changes, all or nothing."""
+        m, j = schema.memories, schema.index_journal
+        with self._guard(), self._engine.begin() as conn:
+            if writes.deletes:
+                ids = [d.id for d in writes.deletes]
+                for chunk in _chunks(ids, 500):
+                    conn.execute(delete(m).where(m.c.id.in_(chunk)))
+            if writes.inserts:
+                conn.execute(m.insert(), [_row_values(x) for x in writes.inserts])
+            for row in writes.updates:
+                values = _row_values(row)
+                conn.execute(update(m).where(m.c.id == values.pop("id")).values(**values))
+            if writes.history:
+                conn.execute(schema.history.insert(), [_history_values(h) for h in writes.history])
+            journal = {x.id: "upsert" for x in [*writes.inserts, *writes.updates]}
+            journal.update({x.id: "delete" for x in writes.deletes})
+            for chunk in _chunks(list(journal), 500):
+                conn.execute(delete(j).where(j.c.memory_id.in_(chunk)))
+            if journal:
+                conn.execute(j.insert(), [{"memory_id": k, "op": v} for k, v in journal.items()])
+
+    def clear_journal(self, ids: Iterable[str]) -> None:
+        j = schema.index_journal
+        with self._guard(), self._engine.begin() as conn:
+            for chunk in _chunks(list(ids), 500):
+                conn.execute(delete(j).where(j.c.memory_id.in_(chunk)))
+
+    def journal(self) -> dict[str, str]:
+        j = schema.index_journal
+        with self._guard(), self._engine.connect() as conn:
+            return {r.memory_id: r.op for r in conn.execute(select(j))}
+
+    def reset(self) -> None:
+        """Delete every memory, history entry and activity row."""
+        with self._guard(), self._engine.begin() as conn:
+            for table in (schema.memories, schema.history, schema.activity, schema.index_journal):
+                conn.execute(delete(table))
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, StoredMemory]:
+        m = schema.memories
+        found: dict[str, StoredMemory] = {}
+        with self._guard(), self._engine.connect() as conn:
+            for chunk in _chunks(list(ids), 500):
+                for row in conn.execute(select(m).where(m.c.id.in_(chunk))):
+                    found[row.id] = _from_row(row)
+        return found
+
+    def find_by_hash(
+        self, hashes: Sequence[str], scope: Mapping[str, str | None]
+    ) -> list[StoredMemory]:
+        """Memories with one of these texts (by hash) and exactly this entity scope."""
+        if not hashes:
+            return []
+        m = schema.memories
+        query = select(m).where(m.c.hash.in_(list(hashes)))
+        for name in ENTITY_FIELDS.values():
+            value = scope.get(name)
+            query = query.where(m.c[name].is_(None) if value is None else m.c[name] == value)
+        with self._guard(), self._engine.connect() as conn:
+            return [_from_row(r) for r in conn.execute(query)]
+
+    def count(self) -> int:
+        with self._guard(), self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(schema.memories)).scalar_one()
+
+    def page(self, offset: int, limit: int) -> list[StoredMemory]:
+        """All memories, most recently updated first, ties by id (pages never overlap)."""
+        m = schema.memories
+        query = select(m).order_by(m.c.updated_at.desc(), m.c.id).offset(offset).limit(limit)
+        with self._guard(), self._engine.connect() as conn:
+            return [_from_row(r) for r in conn.execute(query)]
+
+    def iter_all(self, batch: int = 2000) -> Iterator[list[StoredMemory]]:
+        """Every memory in id order, a batch at a time (for index rebuilds)."""
+        m = schema.memories
+        last = ""
+        while True:
+            query = select(m).where(m.c.id > last).order_by(m.c.id).limit(batch)
+            with self._guard(), self._engine.connect() as conn:
+                rows = [_from_row(r) for r in conn.execute(query)]
+            if not rows:
+                return
+            yield rows
+            last = rows[-1].id
+
+    def stamps(self) -> dict[str, float]:
+        """id -> updated_at of every memory, to check the index against."""
+        m = schema.memories
+        with self._guard(), self._engine.connect() as conn:
+            return {r.id: r.updated_at for r in conn.execute(select(m.c.id, m.c.updated_at))}
+
+    def ids_of_entity(self, kind: EntityType, entity_id: str) -> list[str]:
+        column = schema.memories.c[ENTITY_FIELDS[kind]]
+        with self._guard(), self._engine.connect() as conn:
+            query = select(schema.memories.c.id).where(column == entity_id)
+            return list(conn.execute(query).scalars())
+
+    def entities(self) -> list[tuple[EntityType, str, int, float, float]]:
+        """(type, id, total memories, first created, last updated) for every entity."""
+        m = schema.memories
+        out: list[tuple[EntityType, str, int, float, float]] = []
+        with self._guard(), self._engine.connect() as conn:
+            for kind, name in ENTITY_FIELDS.items():
+                col = m.c[name]
+                query = (
+                    select(col, func.count(), func.min(m.c.created_at), func.max(m.c.updated_at))
+                    .where(col.is_not(None))
+                    .group_by(col)
+                    .order_by(col)
+                )
+                out.extend((kind, r[0], r[1], r[2], r[3]) for r in conn.execute(query))
+        return out
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        h = schema.history
+        query = select(h).where(h.c.memory_id == memory_id).order_by(h.c.id)
+        with self._guard(), self._engine.connect() as conn:
+            return [
+                HistoryEntry(
+                    id=r.id,
+                    memory_id=r.memory_id,
+                    event=r.event,
+                    old_memory=r.old_memory,
+                    new_memory=r.new_memory,
+                    metadata=json.loads(r.metadata),
+                    categories=json.loads(r.categories),
+                    created_at=epoch_to_datetime(r.created_at),
+                )
+                for r in conn.execute(query)
+            ]
+
+    # ---- activity log and store metadata ------------------------------------------------
+
+    def log_activity(
+        self,
+        kind: str,
+        scope: dict[str, str],
+        counts: dict[str, int],
+        latency_ms: float,
+        error: str | None = None,
+    ) -> None:
+        self.log_activities([(kind, scope, counts, latency_ms, error)])
+
+    def log_activities(
+        self, entries: Sequence[tuple[str, dict[str, str], dict[str, int], float, str | None]]
+    ) -> None:
+        now = time.time()
+        rows = [
+            {
+                "kind": kind,
+                "scope": json.dumps(scope, sort_keys=True),
+                "counts": json.dumps(counts, sort_keys=True),
+                "latency_ms": latency_ms,
+                "error": error,
+                "created_at": now,
+            }
+            for kind, scope, counts, latency_ms, error in entries
+        ]
+        with self._guard(), self._engine.begin() as conn:
+            conn.execute(schema.activity.insert(), rows)
+
+    def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
+        a = schema.activity
+        query = select(a).order_by(a.c.id.desc()).limit(limit)
+        if kind:
+            query = query.where(a.c.kind == kind)
+        with self._guard(), self._engine.connect() as conn:
+            return [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "scope": json.loads(r.scope),
+                    "counts": json.loads(r.counts),
+                    "latency_ms": r.latency_ms,
+                    "error": r.error,
+                    "created_at": epoch_to_datetime(r.created_at),
+                }
+                for r in conn.execute(query)
+            ]
+
+    def get_meta(self, key: str) -> str | None:
+        s = schema.store_meta
+        with self._guard(), self._engine.connect() as conn:
+            return conn.execute(select(s.c.value).where(s.c.key == key)).scalar_one_or_none()
+
+    def set_meta(self, key: str, value: str) -> None:
+        s = schema.store_meta
+        with self._guard(), self._engine.begin() as conn:
+            conn.execute(delete(s).where(s.c.key == key))
+            conn.execute(s.insert().values(key=key, value=value))
+
+
+def _history_values(h: HistoryRow) -> dict[str, Any]:
+    return {
+        "memory_id": h.memory_id,
+        "event": h.event,
+        "old_memory": h.old_memory,
+        "new_memory": h.new_memory,
+        "metadata": json.dumps(h.memory.metadata, sort_keys=True),
+        "categories": json.dumps(h.memory.categories),
+        "user_id": h.memory.user_id,
+        "agent_id": h.memory.agent_id,
+        "app_id": h.memory.app_id,
+        "run_id": h.memory.run_id,
+        "created_at": h.created_at,
+    }
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

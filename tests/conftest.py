@@ -1,0 +1,68 @@
+"""Tests never touch the user's home or the network."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from memkit import AsyncMemory, Memory  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def memkit_home(tmp_path, monkeypatch) -> Any:
+    home = tmp_path / "memkit-home"
+    monkeypatch.setenv("MEMKIT_HOME", str(home))
+    return home
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+class SyncView:
+    """Drives an AsyncMemory through the sync API, so one test body checks both classes."""
+
+    def __init__(self, memory: AsyncMemory) -> None:
+        self._memory = memory
+        self.sync = memory.sync
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._memory, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return asyncio.run(method(*args, **kwargs))
+
+        return call
+
+
+@pytest.fixture(params=["sync", "async"])
+def memory(request) -> Iterator[Any]:
+    """A fresh store, driven through Memory or through AsyncMemory."""
+    if request.param == "sync":
+        mem = Memory()
+        yield mem
+        mem.close()
+    else:
+        amem = AsyncMemory()
+        yield SyncView(amem)
+        amem.sync.close()

@@ -1,0 +1,88 @@
+"""Against a real Chroma server on loopback: same behaviour, and calls time out, never hang."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from memkit import Memory
+from memkit.errors import VectorStoreError
+from memkit.testing import HashEmbedder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory) -> Iterator[tuple[subprocess.Popen, int]]:
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    assert chroma, "the chroma CLI ships with chromadb"
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    server = subprocess.Popen(
+        [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            time.sleep(0.2)
+    yield server, port
+    server.send_signal(signal.SIGCONT)
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def server_memory(tmp_path: Path, port: int, collection: str) -> Memory:
+    return Memory(config={
+        "vector_store": {"provider": "chroma", "config": {
+            "host": "127.0.0.1", "port": port, "collection_name": collection, "timeout": 2}},
+        "record_store": {"url": f"sqlite:///{tmp_path / 'records.db'}"},
+        "path": str(tmp_path),
+    }, embedder=HashEmbedder())
+
+
+def test_server_mode_behaves_like_embedded(chroma_server, tmp_path):
+    _, port = chroma_server
+    with server_memory(tmp_path, port, "behaviour") as memory:
+        memory.add(["Owns a cat", "Plays chess"], user_id="u", infer=False)
+        memory.add("Likes jazz", user_id="v", infer=False)
+        assert memory.search("chess", user_id="u").results[0].memory == "Plays chess"
+        page = memory.get_all(filters={"NOT": [{"user_id": "u"}]})
+        assert [m.memory for m in page.results] == ["Likes jazz"]
+        assert not (tmp_path / "memkit.lock").exists()  # servers serve many processes
+
+
+def test_a_stalled_server_times_out_instead_of_hanging(chroma_server, tmp_path):
+    server, port = chroma_server
+    with server_memory(tmp_path, port, "stalled") as memory:
+        memory.add("Owns a cat", user_id="u", infer=False)
+        server.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(VectorStoreError):
+                memory.search("cat", user_id="u")
+            assert time.monotonic() - started < 30
+        finally:
+            server.send_signal(signal.SIGCONT)
+        assert memory.search("cat", user_id="u").results[0].memory == "Owns a cat"
