@@ -24,6 +24,7 @@ from memkit.models import (
     MessageResult,
     Page,
     SearchResult,
+    TranscriptMessage,
     UsersResult,
 )
 
@@ -106,6 +107,15 @@ class AsyncMemory:
 
     async def reset(self) -> MessageResult:
         return await self._run(self.sync.reset)
+
+    async def append_messages(self, session_id: str, messages: Any) -> None:
+        await self._run(self.sync.append_messages, session_id, messages)
+
+    async def get_messages(self, session_id: str, last: int | None = None) -> list[TranscriptMessage]:
+        return await self._run(self.sync.get_messages, session_id, last)
+
+    async def clear_messages(self, session_id: str) -> None:
+        await self._run(self.sync.clear_messages, session_id)
 
     async def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         return await self._run(self.sync.activity, limit, kind)

@@ -41,6 +41,7 @@ from memkit.models import (
     Page,
     SearchHit,
     SearchResult,
+    TranscriptMessage,
     UsersResult,
 )
 from memkit.planning import AddRequest, NewFact, event_for, new_memory, plan_writes, text_hash
@@ -531,11 +532,41 @@ class Memory:
         self.backend.reset()
         return MessageResult(message="Memory store reset successfully!")
 
+    # ---- session transcripts (short-term memory for the framework adapters) ---------------
+
+    def append_messages(self, session_id: str, messages: Any) -> None:
+        """Keep messages in a session's transcript. Long-term memory is written by ``add``."""
+        session_id = _check_session(session_id)
+        parsed = normalize_messages(messages, Scope(user_id=session_id))
+        self.backend.records.transcripts.append(
+            session_id, [m.model_dump(exclude_none=True) for m in parsed]
+        )
+
+    def get_messages(self, session_id: str, last: int | None = None) -> list[TranscriptMessage]:
+        """A session's transcript, oldest first; ``last`` keeps only the newest messages."""
+        session_id = _check_session(session_id)
+        if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 0):
+            raise InvalidInputError(f"last must be a non-negative integer, got {last!r}")
+        rows = self.backend.records.transcripts.read(session_id, last)
+        return [
+            TranscriptMessage(**{**row, "created_at": epoch_to_datetime(row["created_at"])})
+            for row in rows
+        ]
+
+    def clear_messages(self, session_id: str) -> None:
+        self.backend.records.transcripts.clear(_check_session(session_id))
+
     # ---- monitoring -----------------------------------------------------------------------
 
     def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         """The most recent operations, newest first: kind, scope, counts, latency, error."""
         return self.backend.activity.recent(limit=limit, kind=kind)
+
+
+def _check_session(session_id: Any) -> str:
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise InvalidInputError(f"session_id must be a non-empty string, got {session_id!r}")
+    return session_id
 
 
 def _check_platform_options(options: Mapping[str, Any], accepted: set[str]) -> None:

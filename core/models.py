@@ -23,6 +23,7 @@ __all__ = [
     "Page",
     "SearchHit",
     "SearchResult",
+    "TranscriptMessage",
     "UsersResult",
 ]
 
@@ -115,6 +116,14 @@ class UsersResult(_Result):
 class BatchResult(_Result):
     message: str
     count: int
+
+
+class TranscriptMessage(_Result):
+    role: Literal["user", "assistant", "system", "tool"]
+    content: str
+    name: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: UtcDatetime
 
 
 class MessageResult(_Result):

@@ -410,3 +410,18 @@ def test_activity_log_records_operations(memory):
     assert add["scope"] == {"user_id": "u"} and add["counts"]["ADD"] == 1
     assert add["latency_ms"] > 0
     assert entries[0]["error"].startswith("MemoryNotFoundError")
+
+
+def test_session_transcripts(memory):
+    memory.append_messages("s1", [{"role": "user", "content": "hi"},
+                                  {"role": "assistant", "content": "hello"}])
+    memory.append_messages("s1", "how are you?")
+    memory.append_messages("s2", "other session")
+    assert [(m.role, m.content) for m in memory.get_messages("s1")] == [
+        ("user", "hi"), ("assistant", "hello"), ("user", "how are you?")]
+    assert [m.content for m in memory.get_messages("s1", last=1)] == ["how are you?"]
+    memory.clear_messages("s1")
+    assert memory.get_messages("s1") == [] and len(memory.get_messages("s2")) == 1
+    assert memory.get_all().count == 0  # a transcript is not long-term memory
+    with pytest.raises(InvalidInputError):
+        memory.get_messages("")

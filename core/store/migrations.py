@@ -26,8 +26,18 @@ def _initial(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _transcripts(conn: Connection) -> None:
+    schema.transcripts.create(conn, checkfirst=True)
+
+
+def _pending_extractions(conn: Connection) -> None:
+    schema.pending_extractions.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: memories, history, activity, index journal, store meta", _initial),
+    (2, "transcripts: short-term session messages", _transcripts),
+    (3, "pending_extractions: messages kept when extraction fails", _pending_extractions),
 ]
 
 

@@ -24,6 +24,7 @@ from memkit.errors import HistoryError
 from memkit.models import EntityType, HistoryEntry, MemoryRecord
 from memkit.store import schema
 from memkit.store.migrations import migrate
+from memkit.store.side_tables import PendingExtractions, TranscriptLog
 
 __all__ = [
     "ENTITY_FIELDS",
@@ -179,6 +180,8 @@ class RecordStore:
         self._engine = _engine(url)
         with self._guard(), self._engine.begin() as conn:
             migrate(conn)
+        self.transcripts = TranscriptLog(self._engine, self)
+        self.pending = PendingExtractions(self._engine, self)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -228,7 +231,13 @@ class RecordStore:
     def reset(self) -> None:
         """Delete every memory, history entry and activity row."""
         with self._guard(), self._engine.begin() as conn:
-            for table in (schema.memories, schema.history, schema.activity, schema.index_journal):
+            for table in (
+                schema.memories,
+                schema.history,
+                schema.activity,
+                schema.index_journal,
+                schema.transcripts,
+            ):
                 conn.execute(delete(table))
 
     # ---- reads --------------------------------------------------------------------------

@@ -99,3 +99,28 @@ schema_migrations = Table(
     Column("name", String(128), nullable=False),
     Column("applied_at", Float, nullable=False),
 )
+
+# One chat session's transcript (short-term memory for the framework adapters).
+transcripts = Table(
+    "transcripts",
+    metadata_obj,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("name", String(255)),
+    Column("metadata", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_transcripts_session", "session_id", "id"),
+)
+
+# Messages of an add whose extraction failed for good, kept for replay.
+pending_extractions = Table(
+    "pending_extractions",
+    metadata_obj,
+    Column("id", String(36), primary_key=True),
+    Column("messages", Text, nullable=False),  # JSON list of {role, content, name}
+    Column("options", Text, nullable=False),  # JSON: the add's ids, metadata, timestamp, ...
+    Column("error", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
