@@ -1,9 +1,9 @@
 """memkit: long-term memory for AI agents, on your own machine by default.
 
-    from memkit import Memory
-    memory = Memory()
-    memory.add("I'm a vegetarian", user_id="alex")
-    memory.search("what does alex eat?", user_id="alex")
+from memkit import Memory
+memory = Memory()
+memory.add("I'm a vegetarian", user_id="alex")
+memory.search("what does alex eat?", user_id="alex")
 """
 
 from memkit.async_memory import AsyncMemory

@@ -111,7 +111,9 @@ class AsyncMemory:
     async def append_messages(self, session_id: str, messages: Any) -> None:
         await self._run(self.sync.append_messages, session_id, messages)
 
-    async def get_messages(self, session_id: str, last: int | None = None) -> list[TranscriptMessage]:
+    async def get_messages(
+        self, session_id: str, last: int | None = None
+    ) -> list[TranscriptMessage]:
         return await self._run(self.sync.get_messages, session_id, last)
 
     async def clear_messages(self, session_id: str) -> None:

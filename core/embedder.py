@@ -159,6 +159,8 @@ def build_embedder(config: EmbedderConfig) -> Embedder:
             timeout=settings.timeout,
         )
     if settings.model not in (None, "all-MiniLM-L6-v2"):
-        raise ConfigError(f"embedder.config.model: the onnx embedder ships all-MiniLM-L6-v2 only, "
-                          f"not {settings.model!r}")
+        raise ConfigError(
+            f"embedder.config.model: the onnx embedder ships all-MiniLM-L6-v2 only, "
+            f"not {settings.model!r}"
+        )
     return OnnxEmbedder(batch_size=settings.batch_size, threads=settings.threads)

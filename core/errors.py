@@ -53,7 +53,7 @@ class ConfigError(MemkitUsageError):
 
 
 class InvalidFilterError(MemkitUsageError):
-    """A v2 filter is malformed. ``path`` locates the offending node, e.g. ``AND[1].created_at.gte``."""
+    """A v2 filter is malformed. ``path`` locates the bad node: ``AND[1].created_at.gte``."""
 
     def __init__(self, message: str, path: Sequence[str | int] = ()) -> None:
         self.path: tuple[str | int, ...] = tuple(path)

@@ -127,7 +127,9 @@ def normalize_messages(messages: Any, scope: Scope) -> list[Message]:
 def parse_timestamp(value: Any) -> float:
     """Epoch seconds, a datetime, a date or an ISO string -> epoch seconds (UTC)."""
     if isinstance(value, bool):
-        raise InvalidInputError(f"timestamp must be epoch seconds, a datetime or ISO string: {value!r}")
+        raise InvalidInputError(
+            f"timestamp must be epoch seconds, a datetime or ISO string: {value!r}"
+        )
     if isinstance(value, int | float):
         if not math.isfinite(value) or value < 0:
             raise InvalidInputError(f"timestamp must be a non-negative epoch time: {value!r}")
@@ -184,7 +186,9 @@ def _metadata_value(key: str, value: Any) -> Any:
         return value
     if isinstance(value, str):
         if len(value) > MAX_METADATA_STRING:
-            raise MetadataError(f"metadata[{key!r}] is longer than {MAX_METADATA_STRING} characters")
+            raise MetadataError(
+                f"metadata[{key!r}] is longer than {MAX_METADATA_STRING} characters"
+            )
         return value
     raise MetadataError(
         f"metadata[{key!r}] must be a string, number or boolean, not {type(value).__name__} "

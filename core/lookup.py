@@ -66,13 +66,9 @@ class StoreLookup:
             return []
         vectors = self.vectors_for(texts)
         where = to_chroma(scope_node(self._scope.for_side(side)))
-        hits = self._backend.index.query_many(
-            [vectors[t] for t in texts], where, SIMILAR_PER_TEXT
-        )
+        hits = self._backend.index.query_many([vectors[t] for t in texts], where, SIMILAR_PER_TEXT)
         found = self._remember({memory_id for row in hits for memory_id, _ in row})
-        return [
-            [_existing(found[i], score) for i, score in row if i in found] for row in hits
-        ]
+        return [[_existing(found[i], score) for i, score in row if i in found] for row in hits]
 
     def in_categories(self, categories: Sequence[str], side: Side) -> list[ExistingMemory]:
         if not categories:

@@ -67,8 +67,6 @@ def _shared_embedder(config: MemoryConfig) -> Embedder:
     return _EMBEDDERS[key]
 
 
-
-
 class Memory:
     """Long-term memory for agents, on this machine by default.
 
@@ -175,8 +173,9 @@ class Memory:
             else:
                 writes, events = self._verbatim(parsed, scope, request)
             self.backend.write(writes)
-        _outcome.counts = {e: sum(1 for x in events if x.event == e) for e in
-                           ("ADD", "UPDATE", "DELETE", "NONE")}
+        _outcome.counts = {
+            e: sum(1 for x in events if x.event == e) for e in ("ADD", "UPDATE", "DELETE", "NONE")
+        }
         return AddResult(results=events)
 
     def _verbatim(
@@ -200,8 +199,9 @@ class Memory:
         for fact, vector in zip(fresh, vectors, strict=True):
             memory = new_memory(fact, vector, request)
             writes.inserts.append(memory)
-            writes.history.append(HistoryRow(memory.id, "ADD", None, memory.memory, memory,
-                                             request.now))
+            writes.history.append(
+                HistoryRow(memory.id, "ADD", None, memory.memory, memory, request.now)
+            )
             events.append(event_for(memory, "ADD"))
         return writes, events
 
@@ -212,7 +212,9 @@ class Memory:
         found: dict[tuple[str, Side], StoredMemory] = {}
         for side in {f.side for f in facts}:
             hashes = [text_hash(f.text) for f in facts if f.side == side]
-            for memory in self.backend.records.find_by_hash(hashes, scope.for_side(side).as_full_dict()):
+            for memory in self.backend.records.find_by_hash(
+                hashes, scope.for_side(side).as_full_dict()
+            ):
                 found[(memory.hash, side)] = memory
         return found
 
@@ -407,8 +409,9 @@ class Memory:
         items = check_batch(memories, "batch_update")
         updated = self._update_many(items, "batch_update")
         _outcome.counts = {"UPDATE": len(updated)}
-        return BatchResult(message=f"Successfully updated {len(updated)} memories",
-                           count=len(updated))
+        return BatchResult(
+            message=f"Successfully updated {len(updated)} memories", count=len(updated)
+        )
 
     def _update_many(self, items: Sequence[Mapping[str, Any]], name: str) -> list[StoredMemory]:
         changes: list[tuple[str, str | None, dict[str, Any] | None]] = []
@@ -440,8 +443,9 @@ class Memory:
                 if metadata is not None:
                     new = new.evolve(metadata=metadata)
                 writes.updates.append(new)
-                writes.history.append(HistoryRow(memory_id, "UPDATE", old.memory, new.memory,
-                                                 new, now))
+                writes.history.append(
+                    HistoryRow(memory_id, "UPDATE", old.memory, new.memory, new, now)
+                )
             self.backend.write(writes)
         return writes.updates
 
@@ -472,8 +476,9 @@ class Memory:
             found = self._load(ids) if strict else self.backend.records.get_many(ids)
             now = time.time()
             writes = WriteSet(deletes=list(found.values()))
-            writes.history = [HistoryRow(m.id, "DELETE", m.memory, None, m, now)
-                              for m in writes.deletes]
+            writes.history = [
+                HistoryRow(m.id, "DELETE", m.memory, None, m, now) for m in writes.deletes
+            ]
             self.backend.write(writes)
         return len(found)
 
@@ -491,8 +496,10 @@ class Memory:
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
         _outcome.scope = scope.as_dict()
         if not scope:
-            raise InvalidInputError("delete_all needs at least one of user_id, agent_id, app_id, "
-                                    "run_id; use reset() to delete everything")
+            raise InvalidInputError(
+                "delete_all needs at least one of user_id, agent_id, app_id, "
+                "run_id; use reset() to delete everything"
+            )
         with self.backend.write_lock:
             ids = list(matching_ids(self.backend, to_chroma(scope_node(scope))))
             count = self._delete_ids(ids, strict=False)
@@ -513,8 +520,10 @@ class Memory:
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
         _outcome.scope = scope.as_dict()
         if not scope:
-            raise InvalidInputError("delete_users needs user_id, agent_id, app_id or run_id; "
-                                    "use reset() to delete everything")
+            raise InvalidInputError(
+                "delete_users needs user_id, agent_id, app_id or run_id; "
+                "use reset() to delete everything"
+            )
         with self.backend.write_lock:
             ids: list[str] = []
             for kind, column in ENTITY_FIELDS.items():

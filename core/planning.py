@@ -98,8 +98,9 @@ def plan_writes(
                 continue
             memory = new_memory(NewFact(op.text, op.side, op.categories), vectors[op.text], request)
             writes.inserts.append(memory)
-            writes.history.append(HistoryRow(memory.id, "ADD", None, memory.memory, memory,
-                                             request.now))
+            writes.history.append(
+                HistoryRow(memory.id, "ADD", None, memory.memory, memory, request.now)
+            )
             events.append(event_for(memory, "ADD"))
             continue
         if op.target_id is None or op.target_id not in shown:
@@ -113,12 +114,16 @@ def plan_writes(
         touched.add(target.id)
         if op.event == "DELETE":
             writes.deletes.append(target)
-            writes.history.append(HistoryRow(target.id, "DELETE", target.memory, None, target,
-                                             request.now))
+            writes.history.append(
+                HistoryRow(target.id, "DELETE", target.memory, None, target, request.now)
+            )
             events.append(event_for(target, "DELETE"))
         elif op.event == "UPDATE" and op.text:
-            categories = request.categories if request.categories is not None else (
-                op.categories or target.categories)
+            categories = (
+                request.categories
+                if request.categories is not None
+                else (op.categories or target.categories)
+            )
             updated = target.evolve(
                 memory=op.text,
                 hash=text_hash(op.text),
@@ -128,7 +133,8 @@ def plan_writes(
                 updated_at=max(request.now, target.created_at),
             )
             writes.updates.append(updated)
-            writes.history.append(HistoryRow(target.id, "UPDATE", target.memory, updated.memory,
-                                             updated, request.now))
+            writes.history.append(
+                HistoryRow(target.id, "UPDATE", target.memory, updated.memory, updated, request.now)
+            )
             events.append(event_for(updated, "UPDATE", previous=target.memory))
     return writes, events

@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from memkit import AsyncMemory, Memory  # noqa: E402
+from memkit import AsyncMemory, Memory
 
 
 @pytest.fixture(autouse=True)

@@ -22,15 +22,30 @@ from memkit.errors import (
 
 def test_public_api_is_pinned():
     assert sorted(memkit.__all__) == [
-        "AsyncMemory", "BatchLimitError", "ConfigError", "ExtractionError", "InvalidFilterError",
-        "InvalidInputError", "MemkitError", "Memory", "MemoryConfig", "MemoryNotFoundError",
-        "MetadataError", "StoreLockedError", "VectorStoreError",
+        "AsyncMemory",
+        "BatchLimitError",
+        "ConfigError",
+        "ExtractionError",
+        "InvalidFilterError",
+        "InvalidInputError",
+        "MemkitError",
+        "Memory",
+        "MemoryConfig",
+        "MemoryNotFoundError",
+        "MetadataError",
+        "StoreLockedError",
+        "VectorStoreError",
     ]
 
 
 def test_error_families():
-    for usage in (ConfigError, InvalidFilterError, MetadataError, BatchLimitError,
-                  MemoryNotFoundError):
+    for usage in (
+        ConfigError,
+        InvalidFilterError,
+        MetadataError,
+        BatchLimitError,
+        MemoryNotFoundError,
+    ):
         assert issubclass(usage, MemkitError) and issubclass(usage, ValueError)
     assert issubclass(MemoryNotFoundError, LookupError)
     for runtime in (ExtractionError, VectorStoreError, HistoryError):
@@ -42,11 +57,15 @@ def test_error_families():
     [
         ({"vector_stor": {}}, "vector_stor"),
         ({"vector_store": {"provider": "qdrant"}}, "vector_store.provider"),
-        ({"embedder": {"provider": "onnx", "config": {"batch_size": "many"}}},
-         "embedder.config.batch_size"),
+        (
+            {"embedder": {"provider": "onnx", "config": {"batch_size": "many"}}},
+            "embedder.config.batch_size",
+        ),
         ({"llm": {"config": {"temperature": "hot"}}}, "llm.config.temperature"),
-        ({"vector_store": {"config": {"collection_name": "c"}}},
-         "vector_store.config.collection_name"),
+        (
+            {"vector_store": {"config": {"collection_name": "c"}}},
+            "vector_store.config.collection_name",
+        ),
         ({"categories": 5}, "categories"),
     ],
 )
@@ -57,14 +76,20 @@ def test_bad_config_names_the_key(config, key):
 
 
 def test_a_mem0_config_moves_over(tmp_path):
-    config = load_config({
-        "version": "v1.1",
-        "history_db_path": str(tmp_path / "history.db"),
-        "llm": {"provider": "openai", "config": {"model": "gpt-4o-mini",
-                                                  "openai_base_url": "http://127.0.0.1:9/v1"}},
-        "vector_store": {"provider": "chroma", "config": {"path": str(tmp_path / "chroma"),
-                                                          "collection_name": "mem0"}},
-    })
+    config = load_config(
+        {
+            "version": "v1.1",
+            "history_db_path": str(tmp_path / "history.db"),
+            "llm": {
+                "provider": "openai",
+                "config": {"model": "gpt-4o-mini", "openai_base_url": "http://127.0.0.1:9/v1"},
+            },
+            "vector_store": {
+                "provider": "chroma",
+                "config": {"path": str(tmp_path / "chroma"), "collection_name": "mem0"},
+            },
+        }
+    )
     assert config.record_store.url == f"sqlite:///{tmp_path / 'history.db'}"
     assert config.llm is not None and config.llm.config.base_url == "http://127.0.0.1:9/v1"
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from memkit.errors import InvalidFilterError, MetadataError
 from memkit.filter_chroma import MATCH_NONE, ChromaFilter, chroma_metadata, to_chroma
 from memkit.filters import (

@@ -24,6 +24,7 @@ import chromadb.config
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from memkit.filter_chroma import chroma_metadata, to_chroma
 from memkit.filters import evaluate, parse_filter
 

@@ -60,8 +60,11 @@ def test_long_term_memory_with_metadata(memory):
 def test_session_memories_carry_the_run(memory):
     messages = [
         {"role": "user", "content": "I'm planning a trip to Japan next month."},
-        {"role": "assistant", "content": "That's exciting, Alex! Would you like some "
-         "recommendations for vegetarian-friendly restaurants in Japan?"},
+        {
+            "role": "assistant",
+            "content": "That's exciting, Alex! Would you like some "
+            "recommendations for vegetarian-friendly restaurants in Japan?",
+        },
         {"role": "user", "content": "Yes, please! Especially in Tokyo."},
     ]
     memory.add(messages, user_id="alex", run_id="trip-planning-2024")
@@ -74,10 +77,14 @@ def test_session_memories_carry_the_run(memory):
 
 def test_agent_memories_come_from_the_assistant_only(memory):
     messages = [
-        {"role": "system", "content": "You are an AI tutor with a personality. Give yourself a "
-         "name for the user."},
-        {"role": "assistant", "content": "Understood. I'm an AI tutor with a personality. "
-         "My name is Alice."},
+        {
+            "role": "system",
+            "content": "You are an AI tutor with a personality. Give yourself a name for the user.",
+        },
+        {
+            "role": "assistant",
+            "content": "Understood. I'm an AI tutor with a personality. My name is Alice.",
+        },
     ]
     memory.add(messages, agent_id="ai-tutor")
     page = memory.get_all(agent_id="ai-tutor")
@@ -157,12 +164,15 @@ def test_search_ranks_by_relevance(populated):
 
 
 REFERENCE_FILTERS = {
-    "ids": {"OR": [{"user_id": "alex"},
-                   {"agent_id": {"in": ["travel-assistant", "customer-support"]}}]},
-    "dates": {"AND": [{"created_at": {"gte": "2024-07-20", "lte": "2024-07-10"}},
-                      {"user_id": "alex"}]},
-    "metadata_categories": {"AND": [{"metadata": {"food": "vegan"}},
-                                    {"categories": {"contains": "food_preferences"}}]},
+    "ids": {
+        "OR": [{"user_id": "alex"}, {"agent_id": {"in": ["travel-assistant", "customer-support"]}}]
+    },
+    "dates": {
+        "AND": [{"created_at": {"gte": "2024-07-20", "lte": "2024-07-10"}}, {"user_id": "alex"}]
+    },
+    "metadata_categories": {
+        "AND": [{"metadata": {"food": "vegan"}}, {"categories": {"contains": "food_preferences"}}]
+    },
     "not": {"NOT": [{"categories": {"contains": "food_preferences"}}]},
     "wildcard": {"AND": [{"user_id": "alex"}, {"run_id": "*"}]},
 }
@@ -170,16 +180,21 @@ REFERENCE_FILTERS = {
 
 def test_reference_search_filters(populated):
     def run(name):
-        return populated.search("What do you know about me?", version="v2",
-                                filters=REFERENCE_FILTERS[name]).results
+        return populated.search(
+            "What do you know about me?", version="v2", filters=REFERENCE_FILTERS[name]
+        ).results
 
     ids = run("ids")
-    assert {h.user_id or h.agent_id for h in ids} == {"alex", "travel-assistant",
-                                                     "customer-support"}
+    assert {h.user_id or h.agent_id for h in ids} == {
+        "alex",
+        "travel-assistant",
+        "customer-support",
+    }
     assert run("dates") == []  # an empty range matches nothing; it is not an error
     meta = run("metadata_categories")
-    assert meta and all(h.metadata["food"] == "vegan" and "food_preferences" in h.categories
-                        for h in meta)
+    assert meta and all(
+        h.metadata["food"] == "vegan" and "food_preferences" in h.categories for h in meta
+    )
     negated = run("not")
     assert negated and all("food_preferences" not in h.categories for h in negated)
     assert [h.memory for h in run("wildcard")] == ["Booked a hotel in Kyoto"]
@@ -197,10 +212,11 @@ def test_search_threshold_and_top_k(populated):
 def test_search_text_filters(populated):
     hits = populated.search("anything", filters={"text": {"icontains": "KYOTO"}}).results
     assert [h.memory for h in hits] == ["Booked a hotel in Kyoto"]
-    mixed = populated.search("anything", filters={"OR": [{"text": {"contains": "jazz"}},
-                                                         {"agent_id": "travel-assistant"}]})
-    assert sorted(h.memory for h in mixed.results) == ["Likes jazz",
-                                                       "Recommends museums in Paris"]
+    mixed = populated.search(
+        "anything",
+        filters={"OR": [{"text": {"contains": "jazz"}}, {"agent_id": "travel-assistant"}]},
+    )
+    assert sorted(h.memory for h in mixed.results) == ["Likes jazz", "Recommends museums in Paris"]
 
 
 # ---- get_all ------------------------------------------------------------------------------
@@ -231,10 +247,16 @@ def test_get_all_categories_keywords_and_filters(memory):
     both = memory.get_all(user_id="alex", categories=["likes", "food_preferences"])
     assert texts(both) == ["Eats no meat", "Likes to play chess"]
     assert texts(memory.get_all(user_id="alex", keywords="to play", page=1, page_size=50)) == [
-        "Likes to play chess"]
+        "Likes to play chess"
+    ]
     today = datetime.now(UTC).date().isoformat()
-    filters = {"AND": [{"user_id": "alex"}, {"created_at": {"gte": today, "lte": today}},
-                       {"categories": {"contains": "food_preferences"}}]}
+    filters = {
+        "AND": [
+            {"user_id": "alex"},
+            {"created_at": {"gte": today, "lte": today}},
+            {"categories": {"contains": "food_preferences"}},
+        ]
+    }
     assert texts(memory.get_all(version="v2", filters=filters)) == ["Eats no meat"]
     assert memory.get_all(version="v2", filters=filters, page=1, page_size=50).count == 1
 
@@ -243,8 +265,13 @@ def test_get_all_categories_keywords_and_filters(memory):
 
 
 def test_history_of_a_changed_mind(memory):
-    messages = [{"role": "user", "content": "I recently tried chicken and I loved it. "
-                 "I'm thinking of trying more non-vegetarian dishes.."}]
+    messages = [
+        {
+            "role": "user",
+            "content": "I recently tried chicken and I loved it. "
+            "I'm thinking of trying more non-vegetarian dishes..",
+        }
+    ]
     first = memory.add(messages, user_id="alex")
     assert first.results and {e.event for e in first.results} == {"ADD"}
     messages.append({"role": "user", "content": "I turned vegetarian now."})
@@ -264,10 +291,10 @@ def test_history_of_a_changed_mind(memory):
 def test_update_text_and_metadata(memory):
     added = memory.add("Is thinking about going vegetarian", user_id="alex", infer=False)
     memory_id = added.results[0].id
-    updated = memory.update(memory_id=memory_id, text="I am now a vegetarian.",
-                            metadata={"diet": "vegetarian"})
-    assert (updated.memory, updated.metadata) == ("I am now a vegetarian.",
-                                                  {"diet": "vegetarian"})
+    updated = memory.update(
+        memory_id=memory_id, text="I am now a vegetarian.", metadata={"diet": "vegetarian"}
+    )
+    assert (updated.memory, updated.metadata) == ("I am now a vegetarian.", {"diet": "vegetarian"})
     assert updated.updated_at >= updated.created_at
     hits = memory.search("vegetarian diet", user_id="alex").results
     assert hits[0].id == memory_id and hits[0].memory == "I am now a vegetarian."
@@ -279,10 +306,16 @@ def test_update_text_and_metadata(memory):
 
 
 def test_batch_update_and_delete(memory):
-    ids = [memory.add(t, user_id="u", infer=False).results[0].id
-           for t in ("Watches tennis", "Hates travel", "Owns a cat")]
-    result = memory.batch_update([{"memory_id": ids[0], "text": "Watches football"},
-                                  {"memory_id": ids[1], "text": "Loves to travel"}])
+    ids = [
+        memory.add(t, user_id="u", infer=False).results[0].id
+        for t in ("Watches tennis", "Hates travel", "Owns a cat")
+    ]
+    result = memory.batch_update(
+        [
+            {"memory_id": ids[0], "text": "Watches football"},
+            {"memory_id": ids[1], "text": "Loves to travel"},
+        ]
+    )
     assert result.model_dump() == {"message": "Successfully updated 2 memories", "count": 2}
     assert memory.get(ids[0]).memory == "Watches football"
     deleted = memory.batch_delete([{"memory_id": ids[0]}, {"memory_id": ids[1]}])
@@ -295,8 +328,9 @@ def test_batches_are_all_or_nothing(memory):
     kept = memory.add("Owns a cat", user_id="u", infer=False).results[0].id
     before = snapshot(memory)
     with pytest.raises(MemoryNotFoundError):
-        memory.batch_update([{"memory_id": kept, "text": "Owns a dog"},
-                             {"memory_id": "no-such-id", "text": "x"}])
+        memory.batch_update(
+            [{"memory_id": kept, "text": "Owns a dog"}, {"memory_id": "no-such-id", "text": "x"}]
+        )
     with pytest.raises(MemoryNotFoundError):
         memory.batch_delete([{"memory_id": kept}, {"memory_id": "no-such-id"}])
     too_many = [{"memory_id": kept}] * 1001
@@ -342,8 +376,9 @@ def test_natural_language_delete(memory):
     memory.add(ALEX_INTRO, user_id="alex")
     memory.add("I live in Paris", user_id="alex")
     memory.add("I'm a vegetarian", user_id="sam")
-    result = memory.add([{"role": "user", "content": "Delete all of my food preferences"}],
-                        user_id="alex")
+    result = memory.add(
+        [{"role": "user", "content": "Delete all of my food preferences"}], user_id="alex"
+    )
     deleted = [e for e in result.results if e.event == "DELETE"]
     assert deleted and all(e.user_id == "alex" for e in deleted)
     left = " | ".join(texts(memory.get_all(user_id="alex"))).lower()
@@ -359,14 +394,18 @@ def test_natural_language_delete(memory):
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda m: m.search("q", filters={"OR": [{"user_id": "alex"}, {"colour": "red"}]}),
-         InvalidFilterError),
+        (
+            lambda m: m.search("q", filters={"OR": [{"user_id": "alex"}, {"colour": "red"}]}),
+            InvalidFilterError,
+        ),
         (lambda m: m.search("q", filters={"user_id": {"like": "al%"}}), InvalidFilterError),
         (lambda m: m.get_all(filters={"created_at": {"gte": 20240101}}), InvalidFilterError),
         (lambda m: m.add("x", user_id="u", metadata={"nested": {"a": 1}}), MetadataError),
         (lambda m: m.add("x", user_id="u", metadata={"none": None}), MetadataError),
-        (lambda m: m.add("x", user_id="u", metadata={f"k{i}": i for i in range(10_000)}),
-         MetadataError),
+        (
+            lambda m: m.add("x", user_id="u", metadata={f"k{i}": i for i in range(10_000)}),
+            MetadataError,
+        ),
         (lambda m: m.add([], user_id="u"), InvalidInputError),
         (lambda m: m.add("   ", user_id="u"), InvalidInputError),
         (lambda m: m.add("x"), InvalidInputError),
@@ -413,12 +452,16 @@ def test_activity_log_records_operations(memory):
 
 
 def test_session_transcripts(memory):
-    memory.append_messages("s1", [{"role": "user", "content": "hi"},
-                                  {"role": "assistant", "content": "hello"}])
+    memory.append_messages(
+        "s1", [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    )
     memory.append_messages("s1", "how are you?")
     memory.append_messages("s2", "other session")
     assert [(m.role, m.content) for m in memory.get_messages("s1")] == [
-        ("user", "hi"), ("assistant", "hello"), ("user", "how are you?")]
+        ("user", "hi"),
+        ("assistant", "hello"),
+        ("user", "how are you?"),
+    ]
     assert [m.content for m in memory.get_messages("s1", last=1)] == ["how are you?"]
     memory.clear_messages("s1")
     assert memory.get_messages("s1") == [] and len(memory.get_messages("s2")) == 1

@@ -34,7 +34,8 @@ def chroma_server(tmp_path_factory) -> Iterator[tuple[subprocess.Popen, int]]:
     data = tmp_path_factory.mktemp("chroma-server")
     server = subprocess.Popen(
         [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     deadline = time.monotonic() + 60
@@ -54,12 +55,22 @@ def chroma_server(tmp_path_factory) -> Iterator[tuple[subprocess.Popen, int]]:
 
 
 def server_memory(tmp_path: Path, port: int, collection: str) -> Memory:
-    return Memory(config={
-        "vector_store": {"provider": "chroma", "config": {
-            "host": "127.0.0.1", "port": port, "collection_name": collection, "timeout": 2}},
-        "record_store": {"url": f"sqlite:///{tmp_path / 'records.db'}"},
-        "path": str(tmp_path),
-    }, embedder=HashEmbedder())
+    return Memory(
+        config={
+            "vector_store": {
+                "provider": "chroma",
+                "config": {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "collection_name": collection,
+                    "timeout": 2,
+                },
+            },
+            "record_store": {"url": f"sqlite:///{tmp_path / 'records.db'}"},
+            "path": str(tmp_path),
+        },
+        embedder=HashEmbedder(),
+    )
 
 
 def test_server_mode_behaves_like_embedded(chroma_server, tmp_path):

@@ -57,5 +57,3 @@ def migrate(conn: Connection) -> list[int]:
         )
         applied.append(version)
     return applied
-
-
