@@ -70,6 +70,7 @@ class Backend:
                 self.lock.release()
             raise
         self._journal_pending = False
+        self._applied: set[str] = set()  # journal rows the index has taken, cleared lazily
         self.activity = ActivityLog(self.records)
 
     def _check_embedder(self, name: str) -> None:
@@ -155,11 +156,16 @@ class Backend:
     # ---- writes -------------------------------------------------------------------------
 
     def write(self, writes: WriteSet) -> None:
-        """Record store first, then the index, then clear the journal."""
+        """Record store first, then the index; the journal rows are cleared by the next commit.
+
+        Replaying a journal row the index already took is harmless (it re-applies the record
+        store's current state), so clearing late costs nothing in safety.
+        """
         if not writes:
             return
         with self.write_lock:
-            self.records.commit(writes)
+            applied, self._applied = self._applied, set()
+            self.records.commit(writes, applied)
             try:
                 if self._journal_pending:
                     self._replay_journal(self.index)
@@ -173,9 +179,7 @@ class Backend:
                 # up to date at the next write or open.
                 self._journal_pending = True
                 raise
-            self.records.clear_journal(
-                [m.id for m in (*writes.inserts, *writes.updates, *writes.deletes)]
-            )
+            self._applied.update(m.id for m in (*writes.inserts, *writes.updates, *writes.deletes))
 
     def sync_index(self) -> None:
         """Apply journaled index changes left by a failed index write."""
@@ -186,11 +190,14 @@ class Backend:
 
     def reset(self) -> None:
         with self.write_lock:
+            self._applied.clear()
             self.records.reset()
             self.index.wipe()
 
     def close(self) -> None:
         self.activity.flush()
+        if self._applied:
+            self.records.clear_journal(self._applied)
         self.index.close()
         self.records.close()
         if self._open_marker:

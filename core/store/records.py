@@ -195,10 +195,16 @@ class RecordStore:
 
     # ---- writes -------------------------------------------------------------------------
 
-    def commit(self, writes: WriteSet) -> None:
-        """Apply a write set and journal its index changes, all or nothing."""
+    def commit(self, writes: WriteSet, applied: Sequence[str] = ()) -> None:
+        """Apply a write set and journal its index changes, all or nothing.
+
+        ``applied`` are ids of earlier journal rows the index has since taken; they are
+        cleared in this same transaction, so a write costs one commit, not two.
+        """
         m, j = schema.memories, schema.index_journal
         with self._guard(), self._engine.begin() as conn:
+            for chunk in _chunks(list(applied), 500):
+                conn.execute(delete(j).where(j.c.memory_id.in_(chunk)))
             if writes.deletes:
                 ids = [d.id for d in writes.deletes]
                 for chunk in _chunks(ids, 500):
