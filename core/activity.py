@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from memkit.store.records import RecordStore
+from memkit.store.records import ActivityEntry, RecordStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,7 +25,7 @@ FLUSH_SECONDS = 1.0
 class ActivityLog:
     def __init__(self, records: RecordStore) -> None:
         self._records = records
-        self._buffer: list[tuple[str, dict[str, str], dict[str, int], float, str | None]] = []
+        self._buffer: list[ActivityEntry] = []
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 

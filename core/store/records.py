@@ -43,6 +43,10 @@ ENTITY_FIELDS: dict[EntityType, str] = {
 }
 
 
+# (kind, scope, counts, latency in ms, error or None): one row of the activity log.
+ActivityEntry = tuple[str, dict[str, str], dict[str, int], float, str | None]
+
+
 @dataclass(frozen=True)
 class StoredMemory:
     """A memory as the record store holds it."""
@@ -353,9 +357,7 @@ class RecordStore:
     ) -> None:
         self.log_activities([(kind, scope, counts, latency_ms, error)])
 
-    def log_activities(
-        self, entries: Sequence[tuple[str, dict[str, str], dict[str, int], float, str | None]]
-    ) -> None:
+    def log_activities(self, entries: Sequence[ActivityEntry]) -> None:
         now = time.time()
         rows = [
             {
