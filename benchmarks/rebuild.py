@@ -51,7 +51,7 @@ def main(n: int) -> None:
         started = time.perf_counter()
         (directory / "OPEN").touch()  # as after a crash: full index check, nothing to repair
         with Memory(path=str(directory), embedder=embedder) as memory:
-            assert not memory.backend.last_repair.changed
+            assert not memory.backend.last_repair.changed, memory.backend.last_repair
         check = time.perf_counter() - started
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -122,6 +122,15 @@ class AsyncMemory:
     async def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         return await self._run(self.sync.activity, limit, kind)
 
+    async def pending(self) -> list[dict[str, Any]]:
+        return await self._run(self.sync.pending)
+
+    async def replay(self, pending_id: str) -> AddResult:
+        return await self._run(self.sync.replay, pending_id)
+
+    async def usage(self) -> dict[str, int]:
+        return await self._run(self.sync.usage)
+
     async def close(self) -> None:
         await self._run(self.sync.close)
 

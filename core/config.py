@@ -24,6 +24,7 @@ __all__ = [
     "LlmSettings",
     "MemoryConfig",
     "RecordStoreConfig",
+    "SearchConfig",
     "VectorStoreConfig",
     "default_home",
     "load_config",
@@ -87,6 +88,16 @@ class RecordStoreConfig(_Strict):
     url: str | None = None
 
 
+class SearchConfig(_Strict):
+    """How ``search`` ranks: ``hybrid`` (keywords + vectors + time and context cues, the
+    default) or ``dense`` (vector similarity only). The weights are shares in [0, 1]."""
+
+    mode: Literal["hybrid", "dense"] = "hybrid"
+    keyword_weight: float = Field(0.5, ge=0, le=1)
+    context_weight: float = Field(0.3, ge=0, le=1)
+    time_weight: float = Field(0.1, ge=0, le=1)
+
+
 class MemoryConfig(_Strict):
     """Everything ``Memory.from_config`` accepts."""
 
@@ -95,6 +106,7 @@ class MemoryConfig(_Strict):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     llm: LlmConfig | None = None
     record_store: RecordStoreConfig = Field(default_factory=RecordStoreConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
     categories: list[str] | dict[str, str] | None = None
     custom_instructions: str | None = Field(None, alias="custom_fact_extraction_prompt")
     # mem0 keys accepted so a mem0 config moves over unchanged.

@@ -91,10 +91,17 @@ class StoreLockedError(MemkitRuntimeError):
 
 
 class ExtractionError(MemkitRuntimeError):
-    """The extractor failed for good. ``pending_id`` names the kept messages for replay."""
+    """The extractor failed for good. ``pending_id`` names the kept messages for replay
+    (``Memory.replay(pending_id)``); ``usage`` is what the failed attempts cost."""
 
-    def __init__(self, message: str, pending_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        pending_id: str | None = None,
+        usage: dict[str, int] | None = None,
+    ) -> None:
         self.pending_id = pending_id
+        self.usage: dict[str, int] = dict(usage or {})
         super().__init__(message)
 
 

@@ -57,9 +57,15 @@ class Operation(BaseModel):
 
 
 class Plan(BaseModel):
-    """The extractor's answer for one ``add``."""
+    """The extractor's answer for one ``add``.
+
+    ``usage`` is what producing it cost, logged with the add in the activity log:
+    ``llm_calls``, ``prompt_tokens``, ``completion_tokens``, ``llm_ms`` (empty for
+    the offline extractor).
+    """
 
     operations: list[Operation] = Field(default_factory=list)
+    usage: dict[str, int] = Field(default_factory=dict)
 
 
 class ExtractionContext(Protocol):

@@ -29,8 +29,8 @@ def scope_node(scope: Scope) -> FilterNode | None:
     return all_of(eq(name, value) for name, value in scope.as_dict().items())
 
 
-def matching_ids(backend: Backend, chroma: ChromaFilter) -> dict[str, float]:
-    """id -> updated_at of every memory matching a translated filter.
+def matching_ids(backend: Backend, chroma: ChromaFilter) -> dict[str, int]:
+    """id -> revision (updated_at in microseconds) of every memory matching a translated filter.
 
     Chroma evaluates what was pushed down; the residual is evaluated here on the
     records, so the result is exactly the filter's.

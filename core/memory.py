@@ -7,6 +7,7 @@ Chroma as the derived vector and filter index.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,10 +18,11 @@ from memkit.activity import Outcome, monitored
 from memkit.categories import normalize_categories
 from memkit.config import MemoryConfig, load_config
 from memkit.embedder import Embedder, build_embedder
-from memkit.errors import ConfigError, InvalidInputError, MemoryNotFoundError
+from memkit.errors import ExtractionError, InvalidInputError, MemoryNotFoundError
 from memkit.extraction import Extractor, Side
 from memkit.filter_chroma import ChromaFilter, to_chroma
 from memkit.filters import FilterNode, all_of, parse_filter
+from memkit.hybrid import hybrid_search
 from memkit.inputs import (
     Scope,
     check_batch,
@@ -45,6 +47,7 @@ from memkit.models import (
     UsersResult,
 )
 from memkit.planning import AddRequest, NewFact, event_for, new_memory, plan_writes, text_hash
+from memkit.ranking import Weights
 from memkit.store.backend import Backend, open_backend, release_backend
 from memkit.store.records import (
     ENTITY_FIELDS,
@@ -103,9 +106,12 @@ class Memory:
 
     def _default_extractor(self) -> Extractor:
         if self.config.llm is not None:
-            raise ConfigError(
-                "llm: LLM extraction is not available in this build; remove the 'llm' entry "
-                "to use the offline extractor"
+            from memkit.extract_llm import LlmExtractor
+
+            return LlmExtractor(
+                self.config.llm.config,
+                categories=self.categories,
+                custom_instructions=self.config.custom_instructions,
             )
         from memkit.extract_rules import RuleExtractor
 
@@ -152,10 +158,7 @@ class Memory:
         Returns the events caused: ADD, UPDATE (with ``previous_memory``), DELETE
         (natural-language deletes) and NONE (already known).
         """
-        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
-        _outcome.scope = scope.as_dict()
-        if not scope:
-            raise InvalidInputError("add needs at least one of user_id, agent_id, app_id, run_id")
+        scope = _required_scope("add", _outcome, user_id, agent_id, app_id, run_id)
         _check_platform_options(platform_options, {"version", "output_format", "async_mode"})
         parsed = normalize_messages(messages, scope)
         now = time.time()
@@ -169,13 +172,13 @@ class Memory:
         with self.backend.write_lock:
             self.backend.sync_index()
             if infer:
-                writes, events = self._infer(parsed, scope, request)
+                writes, events = self._infer(parsed, scope, request, _outcome, timestamp)
             else:
                 writes, events = self._verbatim(parsed, scope, request)
             self.backend.write(writes)
-        _outcome.counts = {
-            e: sum(1 for x in events if x.event == e) for e in ("ADD", "UPDATE", "DELETE", "NONE")
-        }
+        _outcome.counts.update(
+            {e: sum(1 for x in events if x.event == e) for e in ("ADD", "UPDATE", "DELETE", "NONE")}
+        )
         return AddResult(results=events)
 
     def _verbatim(
@@ -188,7 +191,7 @@ class Memory:
             if m.role in sides and m.content.strip()
         ]
         facts = list({(f.text, f.side): f for f in facts}.values())
-        known = self._known_hashes(facts, scope)
+        known = self._known_hashes(facts, scope, request.metadata)
         fresh = [f for f in facts if (text_hash(f.text), f.side) not in known]
         vectors = self.embedder.embed([f.text for f in fresh])
         writes, events = WriteSet(), []
@@ -206,26 +209,54 @@ class Memory:
         return writes, events
 
     def _known_hashes(
-        self, facts: Sequence[NewFact], scope: Scope
+        self, facts: Sequence[NewFact], scope: Scope, metadata: Mapping[str, Any]
     ) -> dict[tuple[str, Side], StoredMemory]:
-        """Existing memories of the same entity with the same text: adding them is a NONE."""
+        """Existing memories of the same entity with the same text and metadata.
+
+        Adding one again is a NONE; the same text under other metadata (another LangGraph
+        store key, say) is a memory of its own.
+        """
         found: dict[tuple[str, Side], StoredMemory] = {}
         for side in {f.side for f in facts}:
             hashes = [text_hash(f.text) for f in facts if f.side == side]
             for memory in self.backend.records.find_by_hash(
                 hashes, scope.for_side(side).as_full_dict()
             ):
-                found[(memory.hash, side)] = memory
+                if memory.metadata == metadata:
+                    found[(memory.hash, side)] = memory
         return found
 
     def _infer(
-        self, messages: Sequence[Any], scope: Scope, request: AddRequest
+        self,
+        messages: Sequence[Any],
+        scope: Scope,
+        request: AddRequest,
+        outcome: Outcome,
+        timestamp: Any = None,
     ) -> tuple[WriteSet, list[Any]]:
+        """Plan with the extractor and turn the plan into writes. When extraction fails for
+        good nothing is written: the messages and the add's options are kept in the
+        ``pending_extractions`` table and the ExtractionError carries their ``pending_id``
+        (see ``pending()`` / ``replay()``). The extractor's cost goes to the activity log."""
         lookup = StoreLookup(self.backend, self.embedder, scope)
-        plan = self.extractor.plan(messages, scope.sides(), lookup)
-        texts = [op.text for op in plan.operations if op.event in ("ADD", "UPDATE") and op.text]
-        vectors = lookup.vectors_for(texts)
-        return plan_writes(plan.operations, lookup.shown, vectors, request)
+        try:
+            plan = self.extractor.plan(messages, scope.sides(), lookup)
+            outcome.counts.update(plan.usage)
+            texts = [op.text for op in plan.operations if op.event in ("ADD", "UPDATE") and op.text]
+            vectors = lookup.vectors_for(texts)
+            return plan_writes(plan.operations, lookup.shown, vectors, request)
+        except ExtractionError as exc:
+            outcome.counts.update(exc.usage)
+            options = {
+                **scope.as_dict(),
+                "metadata": dict(request.metadata),
+                "categories": None if request.categories is None else list(request.categories),
+                "timestamp": None if timestamp is None else request.created_at,
+            }
+            exc.pending_id = self.backend.records.pending.keep(
+                [m.model_dump(exclude_none=True) for m in messages], options, str(exc)
+            )
+            raise
 
     # ---- search and listing ---------------------------------------------------------------
 
@@ -244,10 +275,17 @@ class Memory:
         _outcome: Outcome,
         **platform_options: Any,
     ) -> SearchResult:
-        """The memories most relevant to ``query``, highest score (cosine similarity) first.
+        """The memories most relevant to ``query``, highest score first.
 
-        ``filters`` is the v2 filter language; the id keywords are ANDed with it.
-        ``threshold`` drops results scoring below it.
+        ``filters`` is the v2 filter language; the id keywords are ANDed with it, and
+        both select the candidates before anything is ranked.
+
+        ``score`` is in [0, 1]. By default (``search.mode`` "hybrid") it fuses the
+        cosine similarity and the BM25 keyword score (over its maximum for the query),
+        equally weighted, then lifts it towards 1 by time cues (a memory written in
+        the period the query names; one that says when, for a "when" question) and by
+        the score of the memory written just before or after it. With mode "dense" it
+        is the cosine similarity alone. ``threshold`` drops results scoring below it.
         """
         _check_platform_options(platform_options, {"version", "limit", "rerank", "output_format"})
         top_k = platform_options.get("limit", top_k)
@@ -262,20 +300,33 @@ class Memory:
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
         _outcome.scope = scope.as_dict()
         node = all_of([parse_filter(filters), scope_node(scope)])
-        chroma = to_chroma(node)
+        to_chroma(node)  # a filter Chroma cannot take fails here, before any work
         vector = self.embedder.embed([query])[0]
         self.backend.sync_index()
-        hits = self._nearest(vector, chroma, top_k)
+        hits = self._nearest(query, vector, node, top_k)
         found = self.backend.records.get_many([memory_id for memory_id, _ in hits])
+        # The threshold compares the score as returned, so threshold=hit.score keeps hit.
+        scored = [(memory_id, round(score, 6)) for memory_id, score in hits]
         results = [
-            SearchHit(**found[memory_id].to_model().model_dump(), score=round(score, 6))
-            for memory_id, score in hits
+            SearchHit(**found[memory_id].to_model().model_dump(), score=score)
+            for memory_id, score in scored
             if memory_id in found and (threshold is None or score >= threshold)
         ]
         _outcome.counts = {"results": len(results)}
         return SearchResult(results=results)
 
-    def _nearest(self, vector: np.ndarray, chroma: ChromaFilter, top_k: int) -> list[Any]:
+    def _nearest(
+        self, query: str, vector: np.ndarray, node: FilterNode | None, top_k: int
+    ) -> list[tuple[str, float]]:
+        settings = self.config.search
+        if settings.mode == "hybrid":
+            weights = Weights(
+                keyword=settings.keyword_weight,
+                context=settings.context_weight,
+                time=settings.time_weight,
+            )
+            return hybrid_search(self.backend, query, vector, node, top_k, weights, time.time())
+        chroma = to_chroma(node)
         index = self.backend.index
         if chroma.residual is None:
             return index.query(vector, chroma, top_k)
@@ -493,13 +544,7 @@ class Memory:
         _outcome: Outcome,
     ) -> MessageResult:
         """Delete every memory carrying all the given ids (at least one is required)."""
-        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
-        _outcome.scope = scope.as_dict()
-        if not scope:
-            raise InvalidInputError(
-                "delete_all needs at least one of user_id, agent_id, app_id, "
-                "run_id; use reset() to delete everything"
-            )
+        scope = _required_scope("delete_all", _outcome, user_id, agent_id, app_id, run_id)
         with self.backend.write_lock:
             ids = list(matching_ids(self.backend, to_chroma(scope_node(scope))))
             count = self._delete_ids(ids, strict=False)
@@ -517,13 +562,7 @@ class Memory:
         _outcome: Outcome,
     ) -> MessageResult:
         """Remove each named entity with all its memories."""
-        scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
-        _outcome.scope = scope.as_dict()
-        if not scope:
-            raise InvalidInputError(
-                "delete_users needs user_id, agent_id, app_id or run_id; "
-                "use reset() to delete everything"
-            )
+        scope = _required_scope("delete_users", _outcome, user_id, agent_id, app_id, run_id)
         with self.backend.write_lock:
             ids: list[str] = []
             for kind, column in ENTITY_FIELDS.items():
@@ -547,9 +586,14 @@ class Memory:
         """Keep messages in a session's transcript. Long-term memory is written by ``add``."""
         session_id = _check_session(session_id)
         parsed = normalize_messages(messages, Scope(user_id=session_id))
-        self.backend.records.transcripts.append(
-            session_id, [m.model_dump(exclude_none=True) for m in parsed]
-        )
+        extras = messages if isinstance(messages, list) else [messages]
+        rows = []
+        for message, extra in zip(parsed, extras, strict=True):
+            row = message.model_dump(exclude_none=True)
+            if isinstance(extra, Mapping) and extra.get("metadata") is not None:
+                row["metadata"] = _json_metadata(extra["metadata"])
+            rows.append(row)
+        self.backend.records.transcripts.append(session_id, rows)
 
     def get_messages(self, session_id: str, last: int | None = None) -> list[TranscriptMessage]:
         """A session's transcript, oldest first; ``last`` keeps only the newest messages."""
@@ -570,6 +614,85 @@ class Memory:
     def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         """The most recent operations, newest first: kind, scope, counts, latency, error."""
         return self.backend.activity.recent(limit=limit, kind=kind)
+
+    # ---- extractions kept for replay, and LLM usage ---------------------------------------
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Adds whose extraction failed for good (``ExtractionError``), oldest first.
+
+        Each is ``{"id", "messages", "options", "error", "created_at"}``: the messages as
+        given to ``add`` and its keyword arguments. Replay one with ``replay(id)``.
+        """
+        return [
+            {**row, "created_at": epoch_to_datetime(row["created_at"])}
+            for row in self.backend.records.pending.list()
+        ]
+
+    def replay(self, pending_id: str) -> AddResult:
+        """Run a kept add again (once the model is reachable); on success its row is dropped.
+
+        If extraction fails again nothing is written, the row stays, and the
+        ``ExtractionError`` names the same ``pending_id``.
+        """
+        if not isinstance(pending_id, str) or not pending_id:
+            raise InvalidInputError(f"pending_id must be a non-empty string, got {pending_id!r}")
+        with self.backend.write_lock:
+            pending = self.backend.records.pending
+            row = next((r for r in pending.list() if r["id"] == pending_id), None)
+            if row is None:
+                raise InvalidInputError(f"no pending extraction with id {pending_id!r}")
+            options = {k: v for k, v in row["options"].items() if v is not None}
+            try:
+                result = self.add(row["messages"], **options)
+            except ExtractionError as exc:
+                if exc.pending_id is not None and exc.pending_id != pending_id:
+                    pending.drop(exc.pending_id)  # the original row already keeps them
+                exc.pending_id = pending_id
+                raise
+            pending.drop(pending_id)
+        return result
+
+    def usage(self) -> dict[str, int]:
+        """LLM totals over this store's activity log: adds, llm_calls, prompt_tokens,
+        completion_tokens and llm_ms (time spent waiting on the model), failed adds included."""
+        totals = dict.fromkeys(
+            ("adds", "llm_calls", "prompt_tokens", "completion_tokens", "llm_ms"), 0
+        )
+        for entry in self.backend.activity.recent(limit=2**31, kind="add"):
+            totals["adds"] += 1
+            for key in ("llm_calls", "prompt_tokens", "completion_tokens", "llm_ms"):
+                totals[key] += int(entry["counts"].get(key, 0))
+        return totals
+
+
+def _required_scope(
+    call: str,
+    outcome: Outcome,
+    user_id: str | None,
+    agent_id: str | None,
+    app_id: str | None,
+    run_id: str | None,
+) -> Scope:
+    """The call's entity ids, at least one of them; a delete with none would wipe everything."""
+    scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
+    outcome.scope = scope.as_dict()
+    if not scope:
+        hint = "" if call == "add" else "; use reset() to delete everything"
+        raise InvalidInputError(
+            f"{call} needs at least one of user_id, agent_id, app_id, run_id{hint}"
+        )
+    return scope
+
+
+def _json_metadata(metadata: Any) -> dict[str, Any]:
+    """Transcript metadata (e.g. tool-call ids) is stored as JSON, not indexed."""
+    if not isinstance(metadata, Mapping):
+        raise InvalidInputError("a message's metadata must be a dict")
+    try:
+        json.dumps(metadata)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"a message's metadata must be JSON-serialisable: {exc}") from exc
+    return dict(metadata)
 
 
 def _check_session(session_id: Any) -> str:

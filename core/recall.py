@@ -6,14 +6,40 @@ call; the decisions of how live here, once, so both frameworks behave the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from memkit.models import SearchHit
 from memkit.tokens import count_tokens
 
-__all__ = ["DEFAULT_HEADER", "format_recall", "recall_query"]
+__all__ = ["DEFAULT_HEADER", "format_recall", "recall_filter", "recall_query"]
 
 DEFAULT_HEADER = "Relevant long-term memories about the user and the conversation:"
+
+
+def recall_filter(
+    filters: Mapping[str, Any] | None = None,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    app_id: str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any] | None:
+    """The v2 filter that recalls a component's scope, ANDed with the caller's filters.
+
+    ``add`` stores facts from user messages under the user_id only and facts from
+    assistant messages under the agent_id only, so with both ids recall asks for
+    either of them; app_id and run_id narrow both.
+    """
+    clauses: list[Mapping[str, Any]] = [filters] if filters else []
+    if user_id is not None and agent_id is not None:
+        clauses.append({"OR": [{"user_id": user_id}, {"agent_id": agent_id}]})
+    else:
+        clauses.extend({k: v} for k, v in (("user_id", user_id), ("agent_id", agent_id)) if v)
+    clauses.extend({k: v} for k, v in (("app_id", app_id), ("run_id", run_id)) if v)
+    if not clauses:
+        return None
+    return dict(clauses[0]) if len(clauses) == 1 else {"AND": clauses}
 
 
 def recall_query(turns: Sequence[tuple[str, str]], max_chars: int = 2000) -> str:

@@ -468,3 +468,17 @@ def test_session_transcripts(memory):
     assert memory.get_all().count == 0  # a transcript is not long-term memory
     with pytest.raises(InvalidInputError):
         memory.get_messages("")
+
+
+def test_transcripts_keep_message_metadata(memory):
+    memory.append_messages("s", [{"role": "tool", "content": "42", "metadata": {"call": "c1"}}])
+    assert memory.get_messages("s")[0].metadata == {"call": "c1"}
+
+
+def test_same_text_under_other_metadata_is_its_own_memory(memory):
+    first = memory.add("Note", user_id="u", infer=False, metadata={"key": "a"})
+    second = memory.add("Note", user_id="u", infer=False, metadata={"key": "b"})
+    again = memory.add("Note", user_id="u", infer=False, metadata={"key": "a"})
+    assert [e.event for e in (*first.results, *second.results, *again.results)] == [
+        "ADD", "ADD", "NONE"]
+    assert again.results[0].id == first.results[0].id

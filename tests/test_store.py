@@ -126,7 +126,7 @@ def test_an_unclean_shutdown_triggers_a_full_check(tmp_path):
         # Chroma lost an acknowledged write (measured with SIGKILL): drop one entry behind
         # memkit's back and leave the store marked open, as a killed process would.
         memory.backend.index._collection.delete(ids=[ids[0]])
-        memory.backend.index._collection.update(ids=[ids[1]], metadatas=[{"updated_at": 1.0}])
+        memory.backend.index._collection.update(ids=[ids[1]], metadatas=[{"rev": 1}])
     (tmp_path / "OPEN").touch()
     with open_memory(tmp_path) as memory:
         assert memory.backend.last_repair.upserted == 2

@@ -39,3 +39,16 @@ def test_recall_query_uses_latest_user_turns():
     turns = [("user", "I live in Paris"), ("assistant", "Nice!"), ("user", "What should I eat?")]
     assert recall_query(turns) == "What should I eat?\nI live in Paris"
     assert recall_query(turns, max_chars=20) == "What should I eat?"
+
+
+def test_recall_filter_matches_how_add_tags_each_side():
+    from memkit.recall import recall_filter
+
+    assert recall_filter(user_id="u") == {"user_id": "u"}
+    assert recall_filter() is None
+    assert recall_filter(user_id="u", agent_id="a", run_id="r") == {
+        "AND": [{"OR": [{"user_id": "u"}, {"agent_id": "a"}]}, {"run_id": "r"}]
+    }
+    assert recall_filter({"categories": {"contains": "travel"}}, agent_id="a") == {
+        "AND": [{"categories": {"contains": "travel"}}, {"agent_id": "a"}]
+    }

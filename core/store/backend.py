@@ -23,7 +23,7 @@ from pathlib import Path
 from memkit.activity import ActivityLog
 from memkit.config import MemoryConfig
 from memkit.errors import ConfigError, VectorStoreError
-from memkit.store.index import VectorIndex, generation_dir, switch_generation
+from memkit.store.index import VectorIndex, generation_dir, revision, switch_generation
 from memkit.store.lock import DirectoryLock
 from memkit.store.records import RecordStore, WriteSet
 
@@ -114,7 +114,7 @@ class Backend:
 
     def _make_index(self) -> VectorIndex:
         directory = generation_dir(self.index_base) if self.chroma.host is None else None
-        return VectorIndex(self.chroma, directory)
+        return VectorIndex(self.chroma, directory, self.records)
 
     def _rebuild(self) -> VectorIndex:
         """A new, empty index generation filled from the record store's embeddings."""
@@ -131,7 +131,7 @@ class Backend:
             return RepairReport(journal_replayed=replayed)
         truth = self.records.stamps()
         indexed = index.stamps()
-        stale = [i for i, stamp in truth.items() if indexed.get(i) != stamp]
+        stale = [i for i, stamp in truth.items() if indexed.get(i) != revision(stamp)]
         extra = [i for i in indexed if i not in truth]
         if extra:
             index.delete(extra)

@@ -23,12 +23,24 @@ from chromadb.errors import ChromaError
 from memkit.config import ChromaConfig
 from memkit.errors import VectorStoreError
 from memkit.filter_chroma import ChromaFilter, chroma_metadata
-from memkit.store.records import StoredMemory
+from memkit.store import exact
+from memkit.store.records import RecordStore, StoredMemory
 
 __all__ = ["VectorIndex"]
 
 CHROMA_MAX_BATCH = 5461  # measured: a Chroma call accepts at most 5,461 records
 _FAILURES = (ChromaError, httpx.HTTPError, OSError, RuntimeError, ValueError, KeyError)
+
+
+# Measured: Chroma returns some float metadata one ulp off what was written, so the
+# index is checked against the record store with an exact integer instead.
+REVISION_KEY = "rev"
+
+
+def revision(memory: StoredMemory | float) -> int:
+    """updated_at in whole microseconds: exact in Chroma, and it orders like updated_at."""
+    updated_at = memory if isinstance(memory, float | int) else memory.updated_at
+    return round(updated_at * 1_000_000)
 
 
 @contextmanager
@@ -41,12 +53,20 @@ def chroma_errors(action: str) -> Iterator[None]:
 
 
 class VectorIndex:
-    """One Chroma collection; entity scoping and filters are metadata."""
+    """One Chroma collection; entity scoping and filters are metadata.
 
-    def __init__(self, config: ChromaConfig, directory: Path | None) -> None:
+    Embedded, with ``records`` given, queries and scans pinned to one entity with few memories
+    are answered exactly from the record store (see ``memkit.store.exact``): embedded Chroma's
+    filtered calls cost what a scan of the whole collection costs.
+    """
+
+    def __init__(
+        self, config: ChromaConfig, directory: Path | None, records: RecordStore | None = None
+    ) -> None:
         self.config = config
         self.directory = directory
         self.embedded = config.host is None
+        self.records = records if self.embedded else None
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
         with chroma_errors("open"):
             if self.embedded:
@@ -85,7 +105,10 @@ class VectorIndex:
                     ids=[m.id for m in chunk],
                     embeddings=[m.embedding for m in chunk],
                     documents=[m.memory for m in chunk],
-                    metadatas=[chroma_metadata(m.as_filter_record()) for m in chunk],
+                    metadatas=[
+                        {**chroma_metadata(m.as_filter_record()), REVISION_KEY: revision(m)}
+                        for m in chunk
+                    ],
                 )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -129,6 +152,9 @@ class VectorIndex:
         """``query`` for several vectors in one Chroma call."""
         if not len(vectors) or n <= 0 or (ids is not None and not ids):
             return [[] for _ in vectors]
+        small = self._small(where, ids)
+        if small is not None:
+            return small.nearest(vectors, n)
         with chroma_errors("query"):
             reply = self._collection.query(
                 query_embeddings=list(vectors),
@@ -144,12 +170,21 @@ class VectorIndex:
             for found, dist in zip(reply["ids"], distances, strict=True)
         ]
 
-    def matching(self, where: ChromaFilter) -> dict[str, float]:
-        """id -> updated_at of every memory matching the pushed-down filter."""
+    def matching(self, where: ChromaFilter) -> dict[str, int]:
+        """id -> revision (see ``revision``) of every memory matching the pushed-down filter."""
+        small = self._small(where, None)
+        if small is not None:
+            return {i: revision(stamp) for i, stamp in zip(small.ids, small.stamps, strict=True)}
         return self._scan(where.where, where.where_document)
 
-    def stamps(self) -> dict[str, float]:
-        """id -> updated_at of every indexed memory."""
+    def _small(self, where: ChromaFilter, ids: Sequence[str] | None) -> exact.Candidates | None:
+        """The exact answer from the record store, when ``where`` pins one small scope."""
+        if self.records is None:
+            return None
+        return exact.candidates(self.records, where, ids)
+
+    def stamps(self) -> dict[str, int]:
+        """id -> revision of every indexed memory."""
         return self._scan(None, None)
 
     def probe(self) -> None:
@@ -160,8 +195,8 @@ class VectorIndex:
             if sample["ids"] and embeddings is not None:
                 self._collection.query(query_embeddings=[embeddings[0]], n_results=1)
 
-    def _scan(self, where: Any, where_document: Any) -> dict[str, float]:
-        out: dict[str, float] = {}
+    def _scan(self, where: Any, where_document: Any) -> dict[str, int]:
+        out: dict[str, int] = {}
         offset, page = 0, 10_000
         while True:
             with chroma_errors("scan"):
@@ -173,7 +208,7 @@ class VectorIndex:
                     offset=offset,
                 )
             for memory_id, meta in zip(reply["ids"], reply["metadatas"] or [], strict=True):
-                out[memory_id] = float(meta["updated_at"])
+                out[memory_id] = int(meta[REVISION_KEY])
             if len(reply["ids"]) < page:
                 return out
             offset += page

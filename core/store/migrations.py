@@ -34,10 +34,16 @@ def _pending_extractions(conn: Connection) -> None:
     schema.pending_extractions.create(conn, checkfirst=True)
 
 
+def _keyword_index(conn: Connection) -> None:
+    # Filled from the memories' text when the store opens (KeywordIndex.sync).
+    schema.keyword_docs.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: memories, history, activity, index journal, store meta", _initial),
     (2, "transcripts: short-term session messages", _transcripts),
     (3, "pending_extractions: messages kept when extraction fails", _pending_extractions),
+    (4, "keyword_docs: the keyword index of search", _keyword_index),
 ]
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from memkit.errors import HistoryError
 from memkit.models import EntityType, HistoryEntry, MemoryRecord
 from memkit.store import schema
+from memkit.store.keyword_index import KeywordIndex, write_keywords
 from memkit.store.migrations import migrate
 from memkit.store.side_tables import PendingExtractions, TranscriptLog
 
@@ -184,6 +185,8 @@ class RecordStore:
         self._engine = _engine(url)
         with self._guard(), self._engine.begin() as conn:
             migrate(conn)
+        self.keywords = KeywordIndex(self._engine, self)
+        self.keywords.sync()
         self.transcripts = TranscriptLog(self._engine, self)
         self.pending = PendingExtractions(self._engine, self)
 
@@ -220,6 +223,7 @@ class RecordStore:
                 conn.execute(update(m).where(m.c.id == values.pop("id")).values(**values))
             if writes.history:
                 conn.execute(schema.history.insert(), [_history_values(h) for h in writes.history])
+            write_keywords(conn, writes)
             journal = {x.id: "upsert" for x in [*writes.inserts, *writes.updates]}
             journal.update({x.id: "delete" for x in writes.deletes})
             for chunk in _chunks(list(journal), 500):
@@ -247,10 +251,43 @@ class RecordStore:
                 schema.activity,
                 schema.index_journal,
                 schema.transcripts,
+                schema.keyword_docs,
             ):
                 conn.execute(delete(table))
+        self.keywords.forget()
 
     # ---- reads --------------------------------------------------------------------------
+
+    def hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """id -> text hash of those memories that exist."""
+        m = schema.memories
+        found: dict[str, str] = {}
+        with self._guard(), self._engine.connect() as conn:
+            for chunk in _chunks(list(ids), 500):
+                rows = conn.execute(select(m.c.id, m.c.hash).where(m.c.id.in_(chunk)))
+                found.update((r.id, r.hash) for r in rows)
+        return found
+
+    def hashes_of_scope(self, scope: Mapping[str, str]) -> dict[str, str]:
+        """id -> text hash of every memory whose id fields equal ``scope``'s values."""
+        m = schema.memories
+        query = select(m.c.id, m.c.hash)
+        for name, value in scope.items():
+            if name not in ENTITY_FIELDS.values():
+                raise ValueError(f"not an entity id field: {name!r}")
+            query = query.where(m.c[name] == value)
+        with self._guard(), self._engine.connect() as conn:
+            return {r.id: r.hash for r in conn.execute(query)}
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """id -> stored embedding, without the rest of the record."""
+        m = schema.memories
+        found: dict[str, np.ndarray] = {}
+        with self._guard(), self._engine.connect() as conn:
+            for chunk in _chunks(list(ids), 500):
+                for r in conn.execute(select(m.c.id, m.c.embedding).where(m.c.id.in_(chunk))):
+                    found[r.id] = np.frombuffer(r.embedding, dtype=np.float32)
+        return found
 
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredMemory]:
         m = schema.memories
@@ -274,6 +311,28 @@ class RecordStore:
             query = query.where(m.c[name].is_(None) if value is None else m.c[name] == value)
         with self._guard(), self._engine.connect() as conn:
             return [_from_row(r) for r in conn.execute(query)]
+
+    def scoped(self, scope: Mapping[str, str], limit: int) -> list[StoredMemory] | None:
+        """The memories carrying these entity ids, or None when there are more than ``limit``."""
+        m = schema.memories
+        query = select(m).where(*(m.c[k] == v for k, v in scope.items())).limit(limit + 1)
+        with self._guard(), self._engine.connect() as conn:
+            rows = [_from_row(r) for r in conn.execute(query)]
+        return None if len(rows) > limit else rows
+
+    def scoped_vectors(
+        self, scope: Mapping[str, str], limit: int
+    ) -> list[tuple[str, float, bytes]] | None:
+        """(id, updated_at, embedding bytes) of ``scoped``: enough to rank, cheaper to read."""
+        m = schema.memories
+        query = (
+            select(m.c.id, m.c.updated_at, m.c.embedding)
+            .where(*(m.c[k] == v for k, v in scope.items()))
+            .limit(limit + 1)
+        )
+        with self._guard(), self._engine.connect() as conn:
+            rows = [(r[0], r[1], r[2]) for r in conn.execute(query)]
+        return None if len(rows) > limit else rows
 
     def count(self) -> int:
         with self._guard(), self._engine.connect() as conn:

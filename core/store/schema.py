@@ -124,3 +124,14 @@ pending_extractions = Table(
     Column("error", Text, nullable=False),
     Column("created_at", Float, nullable=False),
 )
+
+# The keyword index of search (``memkit.keywords``): each memory's stemmed term counts,
+# written in the same transaction as the memory itself, so it never drifts from it.
+# ``seq`` numbers memories in the order they were written (search's neighbouring context).
+keyword_docs = Table(
+    "keyword_docs",
+    metadata_obj,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("memory_id", String(36), nullable=False, unique=True),
+    Column("terms", Text, nullable=False),  # JSON object: term -> count
+)

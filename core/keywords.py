@@ -1,0 +1,146 @@
+"""Keyword side of search: tokenising with stemming, and BM25 over a candidate set.
+
+Pure: no store, no I/O. The record store keeps each memory's term counts (written in
+the same transaction as the memory, see ``memkit.store.records``); search hands the
+counts of its candidates to :func:`bm25`.
+
+BM25 statistics (document count, average length, document frequencies) are those of
+the candidate set, i.e. of exactly the memories the search's scope and filters allow:
+a term that every memory of this user carries is weak for this user's searches, however
+rare it is in the rest of the store.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+try:
+    import Stemmer
+except ImportError as exc:  # pragma: no cover - a declared dependency
+    raise ImportError(
+        "memkit's keyword search needs the 'PyStemmer' package: pip install PyStemmer"
+    ) from exc
+
+__all__ = [
+    "K1",
+    "STOPWORDS",
+    "TOKENIZER_VERSION",
+    "B",
+    "bm25",
+    "postings",
+    "query_terms",
+    "term_counts",
+    "tokenize",
+]
+
+# Bump when tokenising changes: stores re-derive their term rows from the memories' text.
+TOKENIZER_VERSION = "snowball-english-1"
+
+# Robertson's and Lucene's defaults, not fitted to any data set.
+K1 = 1.2
+B = 0.75
+
+MAX_TERM_CHARS = 64
+
+# Function words of English (the classic stop list used by Snowball / NLTK, with the
+# contractions split by the tokenizer). Question words are stop words too: they say what
+# kind of answer is wanted, not what it is about (temporal questions are handled apart).
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can cannot could did do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if
+    in into is it its itself just me more most my myself no nor not now of off on once only
+    or other ought our ours ourselves out over own same shall she should so some such than
+    that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves also us let might must shan
+    s t d ll m re ve don didn doesn isn wasn weren aren couldn shouldn wouldn won haven hasn
+    hadn mustn needn y o
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+_WORD = re.compile(r"\w+(?:'\w+)*")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Stemmed content words of ``text``, in order (repeats kept).
+
+    Example::
+
+        tokenize("Caroline's running clubs") == ["carolin", "run", "club"]
+    """
+    words: list[str] = []
+    for raw in _WORD.findall(text.casefold().translate(_APOSTROPHES)):
+        # "caroline's" -> "caroline"; "didn't" -> "didn" + "t", both stop words.
+        parts = raw.removesuffix("'s").split("'")
+        words.extend(w for w in parts if w and w not in STOPWORDS)
+    return [t[:MAX_TERM_CHARS] for t in _stemmer().stemWords(words)]
+
+
+def term_counts(text: str) -> Counter[str]:
+    """Term -> count: what the record store keeps for each memory."""
+    return Counter(tokenize(text))
+
+
+def query_terms(query: str) -> list[str]:
+    """The distinct terms of a query, in order of first appearance."""
+    return list(dict.fromkeys(tokenize(query)))
+
+
+def postings(
+    terms: Iterable[str], docs: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """term -> {memory id: count} for the given terms, from each memory's term counts."""
+    wanted = set(terms)
+    out: dict[str, dict[str, int]] = {term: {} for term in wanted}
+    for memory_id, counts in docs.items():
+        for term in wanted.intersection(counts):
+            out[term][memory_id] = counts[term]
+    return out
+
+
+def bm25(
+    terms: Iterable[str],
+    postings: Mapping[str, Mapping[str, int]],
+    lengths: Mapping[str, int],
+    k1: float = K1,
+    b: float = B,
+) -> dict[str, float]:
+    """BM25 of each candidate that holds a query term, divided by the query's upper bound.
+
+    ``postings`` is term -> {memory id: count} and ``lengths`` memory id -> term count,
+    both over the candidates only. The bound is what a document would score with every
+    query term infinitely often, ``sum(idf * (k1 + 1))``, so the result is in [0, 1):
+    the share of the query's keyword weight a memory carries, comparable across queries.
+    """
+    n = len(lengths)
+    if n == 0:
+        return {}
+    average = sum(lengths.values()) / n or 1.0
+    scores: dict[str, float] = {}
+    bound = 0.0
+    for term in dict.fromkeys(terms):
+        holders = postings.get(term, {})
+        df = sum(1 for i in holders if i in lengths)
+        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        bound += idf * (k1 + 1.0)
+        for memory_id, tf in holders.items():
+            length = lengths.get(memory_id)
+            if length is None:
+                continue
+            norm = k1 * (1.0 - b + b * length / average)
+            scores[memory_id] = scores.get(memory_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
+    if bound <= 0.0:
+        return {}
+    return {memory_id: score / bound for memory_id, score in scores.items()}

@@ -1,0 +1,97 @@
+"""``LangChainExtractor``: a LangChain chat model as memkit's LLM (its extractor's model).
+
+memkit's LLM extractor owns the prompt, the reading of the reply, the one repair call
+and the reconciliation; it talks to its model through an OpenAI-SDK-shaped client.
+This module only supplies that client, answering from a LangChain chat model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from memkit.config import LlmSettings
+from memkit.extract_llm import LlmExtractor
+
+__all__ = ["LangChainExtractor"]
+
+_MESSAGES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+
+
+class _Completions:
+    def __init__(self, model: BaseChatModel, json_schema: bool) -> None:
+        self._model = model
+        self._json_schema = json_schema
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, str]],
+        response_format: Mapping[str, Any] | None = None,
+        **_options: Any,  # model, temperature, max_tokens: the chat model's own settings rule
+    ) -> SimpleNamespace:
+        chat = [_MESSAGES[m["role"]](content=m["content"]) for m in messages]
+        runnable: Any = self._model
+        if self._json_schema and response_format is not None:
+            runnable = self._model.bind(response_format=dict(response_format))
+        reply = runnable.invoke(chat)
+        usage = getattr(reply, "usage_metadata", None) or {}
+        return SimpleNamespace(
+            choices=[SimpleNamespace(message=SimpleNamespace(content=reply.text))],
+            usage=SimpleNamespace(
+                prompt_tokens=usage.get("input_tokens"),
+                completion_tokens=usage.get("output_tokens"),
+            ),
+        )
+
+
+class _Client:
+    """The slice of ``openai.OpenAI`` that memkit's extractor uses: chat.completions.create."""
+
+    def __init__(self, model: BaseChatModel, json_schema: bool) -> None:
+        self.chat = SimpleNamespace(completions=_Completions(model, json_schema))
+
+
+class LangChainExtractor(LlmExtractor):
+    """memkit's LLM extraction, answered by a LangChain chat model you already configured.
+
+    The prompt asks for JSON and memkit checks (and once repairs) the answer, so any chat
+    model works. ``json_schema=True`` also passes memkit's strict JSON schema as the
+    OpenAI ``response_format`` (ChatOpenAI and OpenAI-compatible models).
+
+    Instantiate::
+
+        from langchain.chat_models import init_chat_model
+        from memkit import Memory
+        from langchain_memkit import LangChainExtractor
+
+        model = init_chat_model("anthropic:claude-sonnet-4-5")
+        memory = Memory(extractor=LangChainExtractor(model))
+
+    Add / Search::
+
+        memory.add("I moved to Lisbon last month", user_id="alex")   # one model call
+        memory.search("where does alex live?", user_id="alex")
+
+    Limit: memkit turns only OpenAI SDK errors into ``ExtractionError`` (messages kept for
+    replay); an error of another provider's client reaches the caller unchanged.
+    """
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        *,
+        categories: Mapping[str, str] | Sequence[str] | None = None,
+        custom_instructions: str | None = None,
+        json_schema: bool = False,
+    ) -> None:
+        name = getattr(model, "model_name", None) or getattr(model, "model", None)
+        settings = LlmSettings(model=name if isinstance(name, str) else type(model).__name__)
+        super().__init__(
+            settings, categories, custom_instructions, client=_Client(model, json_schema)
+        )  # type: ignore[arg-type]
+        self.chat_model = model

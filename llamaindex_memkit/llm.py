@@ -1,0 +1,95 @@
+"""``LlamaIndexExtractor``: a LlamaIndex LLM as memkit's LLM (its extractor's model).
+
+memkit's LLM extractor owns the prompt, the reading of the reply, the one repair call
+and the reconciliation with existing memories; it talks to its model through an
+OpenAI-SDK-shaped client. This module only supplies that client, answering from a
+LlamaIndex LLM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.llms import LLM
+
+from memkit.config import LlmSettings
+from memkit.extract_llm import LlmExtractor
+
+__all__ = ["LlamaIndexExtractor"]
+
+
+class _Completions:
+    def __init__(self, llm: LLM, json_schema: bool) -> None:
+        self._llm = llm
+        self._json_schema = json_schema
+
+    def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, str]],
+        response_format: Mapping[str, Any] | None = None,
+        **_options: Any,  # model, temperature, max_tokens: the LLM's own settings rule
+    ) -> SimpleNamespace:
+        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+        extra: dict[str, Any] = {}
+        if self._json_schema and response_format is not None:
+            extra["response_format"] = dict(response_format)
+        reply = self._llm.chat(chat, **extra)
+        usage = reply.additional_kwargs
+        return SimpleNamespace(
+            choices=[SimpleNamespace(message=SimpleNamespace(content=reply.message.content))],
+            usage=SimpleNamespace(
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+            ),
+        )
+
+
+class _Client:
+    """The slice of ``openai.OpenAI`` that memkit's extractor uses: chat.completions.create."""
+
+    def __init__(self, llm: LLM, json_schema: bool) -> None:
+        self.chat = SimpleNamespace(completions=_Completions(llm, json_schema))
+
+
+class LlamaIndexExtractor(LlmExtractor):
+    """memkit's LLM extraction, answered by a LlamaIndex LLM you already configured.
+
+    The prompt asks for JSON and memkit checks (and once repairs) the answer, so any
+    chat LLM works. ``json_schema=True`` also passes memkit's strict JSON schema as the
+    OpenAI ``response_format`` keyword of ``llm.chat`` (llama-index-llms-openai and
+    OpenAI-compatible LLMs forward it to the API).
+
+    Instantiate::
+
+        from llama_index.llms.openai import OpenAI
+        from memkit import Memory
+        from llamaindex_memkit import LlamaIndexExtractor
+
+        memory = Memory(extractor=LlamaIndexExtractor(OpenAI(model="gpt-4o-mini")))
+
+    Add / Search::
+
+        memory.add("I moved to Lisbon last month", user_id="alex")   # one model call
+        memory.search("where does alex live?", user_id="alex")
+
+    Pass the same ``categories`` / ``custom_instructions`` as the Memory's config.
+    Limit: memkit turns only OpenAI SDK errors into ``ExtractionError`` (messages kept
+    for replay); an error of another provider's client reaches the caller unchanged.
+    """
+
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        categories: Mapping[str, str] | Sequence[str] | None = None,
+        custom_instructions: str | None = None,
+        json_schema: bool = False,
+    ) -> None:
+        name = getattr(llm.metadata, "model_name", None) or type(llm).__name__
+        super().__init__(LlmSettings(model=name), categories, custom_instructions,
+                         client=_Client(llm, json_schema))  # type: ignore[arg-type]
+        self.llm = llm

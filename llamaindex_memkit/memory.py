@@ -1,0 +1,287 @@
+"""``MemkitMemory``: LlamaIndex chat memory on memkit, for chat engines and agents.
+
+Short-term: the session's transcript, kept by memkit (``append_messages``) under
+``session_id`` and returned newest-first within ``token_limit``. Long-term: each
+finished turn (the user's messages and the assistant's reply) goes to
+``memkit.add`` once, in the component's scope, and every ``get`` searches memkit
+for the memories relevant to the latest user turns and puts them, fitted to
+``recall_token_limit`` by ``memkit.recall``, into a system message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, field_validator
+from llama_index.core.memory.types import BaseMemory
+
+from llamaindex_memkit._messages import (
+    from_transcript,
+    split_turns,
+    to_memkit,
+    to_memkit_all,
+    with_recall,
+)
+from llamaindex_memkit.context import Client, MemkitContext, ScopeArg, build_context
+from llamaindex_memkit.filters import resolve_filters
+from llamaindex_memkit.tokenizer import offline_tokenizer
+from memkit.models import SearchHit, TranscriptMessage
+from memkit.recall import DEFAULT_HEADER, format_recall, recall_query
+from memkit.tokens import count_tokens
+
+__all__ = ["MemkitMemory"]
+
+
+class MemkitMemory(BaseMemory):
+    """Write-through memory: a session transcript plus recall of memkit memories.
+
+    Instantiate::
+
+        from memkit import Memory
+        from llamaindex_memkit import MemkitMemory
+
+        memory = MemkitMemory.from_client(Memory(), user_id="alex")
+        memory = MemkitMemory.from_defaults(user_id="alex", agent_id="travel-agent")
+        memory = MemkitMemory.from_config({"vector_store": {...}}, user_id="alex")
+
+    Use::
+
+        agent = FunctionAgent(tools=[...], llm=llm)
+        await agent.run("I'm vegetarian", memory=memory)     # remembered for alex
+        engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)
+
+    A new ``MemkitMemory`` (or a new ``session_id``) starts a fresh transcript;
+    what memkit learned about the scope is recalled in every session. Pass the
+    same ``session_id`` to resume a transcript. ``reset()`` clears the transcript
+    only; forget long-term memories through ``memory.client`` (memkit's API).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    context: MemkitContext = Field(description="The memkit scope read and written.")
+    session_id: str = Field(
+        default_factory=lambda: str(uuid.uuid4()),
+        description="Key of the short-term transcript in memkit.",
+    )
+    token_limit: int = Field(
+        default=30000, gt=0, description="Tokens for the transcript and recalled memories."
+    )
+    recall_token_limit: int = Field(
+        default=1000, gt=0, description="Tokens for the recalled memories (least relevant dropped)."
+    )
+    similarity_top_k: int = Field(default=10, ge=1, le=1000)
+    threshold: float | None = Field(default=None, description="Minimum memkit score recalled.")
+    filters: dict[str, Any] | None = Field(
+        default=None, description="memkit v2 filter (or MetadataFilters) ANDed with the scope."
+    )
+    infer: bool = Field(default=True, description="Extract facts (True) or store verbatim.")
+    metadata: dict[str, Any] | None = Field(default=None, description="Metadata on new memories.")
+    insert_method: Literal["system", "user"] = Field(
+        default="system",
+        description="Recall in a system message, or in front of the latest user message.",
+    )
+    recall_header: str = DEFAULT_HEADER
+    tokenizer_fn: Callable[[str], list] = Field(
+        default_factory=offline_tokenizer,
+        exclude=True,
+        description="Counts transcript tokens; offline cl100k_base by default.",
+    )
+
+    _client: Client = PrivateAttr()
+    _pending: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+
+    def __init__(
+        self,
+        memory: Any,
+        *,
+        context: ScopeArg = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        **data: Any,
+    ) -> None:
+        scope = build_context(context, user_id=user_id, agent_id=agent_id, app_id=app_id,
+                              run_id=run_id)
+        super().__init__(context=scope, **data)
+        self._client = Client.of(memory)
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _translate_filters(cls, value: Any) -> dict[str, Any] | None:
+        return resolve_filters(value)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MemkitMemory"
+
+    @classmethod
+    def from_defaults(  # type: ignore[override]
+        cls, memory: Any = None, *, config: Any = None, **kwargs: Any
+    ) -> MemkitMemory:
+        """``memory`` if given, else ``Memory.from_config(config)``, else ``Memory()``."""
+        return cls(Client.default(memory, config).aio, **kwargs)
+
+    @classmethod
+    def from_client(cls, memory: Any, **kwargs: Any) -> MemkitMemory:
+        """On an existing ``Memory``, ``AsyncMemory`` or client with Memory's methods."""
+        return cls(memory, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: Any, **kwargs: Any) -> MemkitMemory:
+        """On a new ``Memory.from_config(config)`` (memkit's / mem0's config shape)."""
+        return cls.from_defaults(config=config, **kwargs)
+
+    @property
+    def client(self) -> Any:
+        """The memkit store (sync API), e.g. to list or forget memories."""
+        return self._client.sync
+
+    # ---- decisions (no I/O) ---------------------------------------------------------------
+
+    def _search_kwargs(self) -> dict[str, Any]:
+        return {"top_k": self.similarity_top_k, "threshold": self.threshold,
+                **self.context.search_kwargs(self.filters)}
+
+    def _add_kwargs(self) -> dict[str, Any]:
+        return {"infer": self.infer, "metadata": self.metadata, **self.context.ids()}
+
+    @staticmethod
+    def _query(transcript: Sequence[TranscriptMessage], input: Any) -> str:
+        pairs = [(m.role, m.content) for m in transcript]
+        latest = to_memkit(input) if isinstance(input, ChatMessage) else None
+        if isinstance(input, str) and input.strip():
+            pairs.append(("user", input))
+        elif latest is not None:
+            pairs.append((latest["role"], latest["content"]))
+        return recall_query(pairs)
+
+    def _compose(
+        self, transcript: Sequence[TranscriptMessage], hits: Sequence[SearchHit],
+        initial_token_count: int,
+    ) -> list[ChatMessage]:
+        recall = format_recall(hits, self.recall_token_limit, self.recall_header)
+        budget = self.token_limit - initial_token_count - (count_tokens(recall) if recall else 0)
+        history = _fit([from_transcript(m) for m in transcript], budget, self.tokenizer_fn)
+        return with_recall(history, recall, self.insert_method)
+
+    def _take_turns(self, stored: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        complete, self._pending = split_turns(self._pending, stored)
+        return complete
+
+    # ---- sync -----------------------------------------------------------------------------
+
+    def get(self, input: str | ChatMessage | None = None, **kwargs: Any) -> list[ChatMessage]:
+        """The transcript within ``token_limit``, with the relevant memories recalled."""
+        transcript = self._client.sync.get_messages(self.session_id)
+        query = self._query(transcript, input)
+        hits = self._client.sync.search(query, **self._search_kwargs()).results if query else []
+        return self._compose(transcript, hits, kwargs.get("initial_token_count") or 0)
+
+    def get_all(self) -> list[ChatMessage]:
+        """The whole transcript, without recall."""
+        return [from_transcript(m) for m in self._client.sync.get_messages(self.session_id)]
+
+    def put(self, message: ChatMessage) -> None:
+        self.put_messages([message])
+
+    def put_messages(self, messages: list[ChatMessage]) -> None:
+        """Append to the transcript; each finished turn is written to memkit once."""
+        stored = to_memkit_all(messages)
+        if stored:
+            self._client.sync.append_messages(self.session_id, stored)
+        for turn in self._take_turns(stored):
+            self._client.sync.add(turn, **self._add_kwargs())
+
+    def set(self, messages: list[ChatMessage]) -> None:
+        """Replace the transcript; only messages it did not already hold are remembered."""
+        current = self._client.sync.get_messages(self.session_id)
+        stored, fresh = _diff(current, messages)
+        self._client.sync.clear_messages(self.session_id)
+        if stored:
+            self._client.sync.append_messages(self.session_id, stored)
+        for turn in self._take_turns(fresh):
+            self._client.sync.add(turn, **self._add_kwargs())
+
+    def reset(self) -> None:
+        """Clear the transcript; long-term memories stay."""
+        self._client.sync.clear_messages(self.session_id)
+        self._pending = []
+
+    # ---- async (what the workflow agents call) --------------------------------------------
+
+    async def aget(
+        self, input: str | ChatMessage | None = None, **kwargs: Any
+    ) -> list[ChatMessage]:
+        transcript = await self._client.aio.get_messages(self.session_id)
+        query = self._query(transcript, input)
+        hits = (await self._client.aio.search(query, **self._search_kwargs())).results \
+            if query else []
+        return self._compose(transcript, hits, kwargs.get("initial_token_count") or 0)
+
+    async def aget_all(self) -> list[ChatMessage]:
+        return [from_transcript(m) for m in await self._client.aio.get_messages(self.session_id)]
+
+    async def aput(self, message: ChatMessage) -> None:
+        await self.aput_messages([message])
+
+    async def aput_messages(self, messages: list[ChatMessage]) -> None:
+        stored = to_memkit_all(messages)
+        if stored:
+            await self._client.aio.append_messages(self.session_id, stored)
+        for turn in self._take_turns(stored):
+            await self._client.aio.add(turn, **self._add_kwargs())
+
+    async def aset(self, messages: list[ChatMessage]) -> None:
+        current = await self._client.aio.get_messages(self.session_id)
+        stored, fresh = _diff(current, messages)
+        await self._client.aio.clear_messages(self.session_id)
+        if stored:
+            await self._client.aio.append_messages(self.session_id, stored)
+        for turn in self._take_turns(fresh):
+            await self._client.aio.add(turn, **self._add_kwargs())
+
+    async def areset(self) -> None:
+        await self._client.aio.clear_messages(self.session_id)
+        self._pending = []
+
+
+def _fit(
+    history: list[ChatMessage], budget: int, tokenizer: Callable[[str], list]
+) -> list[ChatMessage]:
+    """The newest messages within ``budget`` tokens (always the newest one).
+
+    When older messages had to go, the kept part starts at a user message, so the
+    model never sees a reply without its question.
+    """
+    kept: list[ChatMessage] = []
+    used = 0
+    for message in reversed(history):
+        cost = len(tokenizer(message.content or ""))
+        if kept and used + cost > budget:
+            break
+        kept.append(message)
+        used += cost
+    kept.reverse()
+    if len(kept) < len(history):
+        while len(kept) > 1 and kept[0].role != MessageRole.USER:
+            kept.pop(0)
+    return kept
+
+
+def _diff(
+    current: Sequence[TranscriptMessage], messages: Sequence[ChatMessage]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The new transcript, and its messages past the part the old one already held."""
+    stored = to_memkit_all(messages)
+    old = [(m.role, m.content) for m in current]
+    same = 0
+    while same < min(len(old), len(stored)) and old[same] == (
+        stored[same]["role"], stored[same]["content"]
+    ):
+        same += 1
+    return stored, stored[same:]
+
