@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-100k clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,19 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# memkit vs mem0 (benchmarks/perf.py) at N = 1k and 10k; bench-100k adds the slow 100k size.
+$(VENV)/.bench-extra: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[all,dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-extra
+	bash benchmarks/peer_env.sh
+	$(PY) benchmarks/perf.py
+
+bench-100k: $(VENV)/.bench-extra
+	bash benchmarks/peer_env.sh
+	$(PY) benchmarks/perf.py --sizes 100000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

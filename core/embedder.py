@@ -21,6 +21,10 @@ from memkit.errors import ConfigError, EmbeddingError
 __all__ = ["Embedder", "OnnxEmbedder", "OpenAIEmbedder", "build_embedder"]
 
 MAX_TOKENS = 256  # the model was trained at 256; the shipped tokenizer.json truncates at 128
+# Measured on one onnxruntime thread (all-MiniLM-L6-v2 int8): a run costs about RUN_MS plus
+# TOKEN_MS per token slot, padding included. Texts are cut into runs where another run costs
+# less than the padding it saves.
+RUN_MS, TOKEN_MS = 1.0, 0.17
 
 
 class Embedder(Protocol):
@@ -78,10 +82,11 @@ class OnnxEmbedder:
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
-        # Sorting by length keeps each batch's padding small.
+        # Sorted by length, each run pads only to the longest of similar lengths.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
+        lengths = [len(encodings[i].ids) for i in order]
+        for start, end in _runs(lengths, self.batch_size):
+            chunk = order[start:end]
             out[chunk] = self._run([encodings[i] for i in chunk])
         return out
 
@@ -139,6 +144,24 @@ class OpenAIEmbedder:
         matrix = np.asarray(rows, dtype=np.float32)
         self.dims = matrix.shape[1]
         return _normalise(matrix)
+
+
+def _runs(lengths: Sequence[int], limit: int) -> list[tuple[int, int]]:
+    """Cut ascending token counts into runs [start, end) of at most ``limit`` texts, with the
+    least modelled cost (RUN_MS per run, TOKEN_MS per padded token slot)."""
+    best = [0.0] + [float("inf")] * len(lengths)
+    cut = [0] * (len(lengths) + 1)
+    for end in range(1, len(lengths) + 1):
+        width = lengths[end - 1]  # ascending: the longest text of any run ending here
+        for start in range(max(0, end - limit), end):
+            cost = best[start] + RUN_MS + TOKEN_MS * (end - start) * width
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    runs, end = [], len(lengths)
+    while end:
+        runs.append((cut[end], end))
+        end = cut[end]
+    return runs[::-1]
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

@@ -17,18 +17,18 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from memkit.filter_chroma import ChromaFilter, to_chroma
+from memkit.filter_chroma import ChromaFilter
 from memkit.filters import ID_FIELDS, And, Cond, FilterNode
 from memkit.keywords import bm25, postings, query_terms
 from memkit.lookup import matching_ids
 from memkit.ranking import (
     SESSION_GAP,
+    Timeline,
     Weights,
     best_ids,
     fuse,
     lift,
     rank,
-    timeline_neighbours,
     with_context,
 )
 from memkit.store.backend import Backend
@@ -44,6 +44,8 @@ EXACT_LIMIT = 2000
 # Past the first few dozen by both the dense and the keyword score, a memory is very
 # unlikely to reach the top.
 POOL = 50
+# Scores are returned (and ranked) at this precision.
+SCORE_DIGITS = 6
 
 
 def hybrid_search(
@@ -51,12 +53,15 @@ def hybrid_search(
     query: str,
     vector: np.ndarray,
     node: FilterNode | None,
+    chroma: ChromaFilter,
     top_k: int,
     weights: Weights,
     now: float,
 ) -> list[tuple[str, float]]:
-    """(id, score in [0, 1]) of the ``top_k`` best memories matching ``node``, best first."""
-    chroma = to_chroma(node)
+    """(id, score in [0, 1]) of the ``top_k`` best memories matching ``node``, best first.
+
+    ``chroma`` is ``to_chroma(node)``.
+    """
     hashes = _candidates(backend, node, chroma)
     if not hashes:
         return []
@@ -73,15 +78,18 @@ def hybrid_search(
     timed = {i for t in TIME_TERMS for i in holders.get(t, {})} if when else set()
 
     depth = min(len(hashes), max(top_k, POOL))
-    dense = (
-        _exact_cosines(docs, vector) if exact else _nearest(backend, vector, chroma, hashes, depth)
-    )
+    if exact:
+        dense = _exact_cosines(docs, vector)
+        pool = [*_top(dense, depth), *_top(keyword, depth)]
+    else:
+        dense = _nearest(backend, vector, chroma, hashes, depth)
+        pool = [*dense, *_top(keyword, depth)]
 
     def score(ids: Iterable[str]) -> dict[str, float]:
-        ids = list(ids)
+        ids = [i for i in dict.fromkeys(ids) if i in hashes]
         missing = [i for i in ids if i not in dense]
         for memory_id, embedding in backend.records.embeddings(missing).items():
-            dense[memory_id] = float(np.dot(embedding, vector))
+            dense[memory_id] = float(np.dot(embedding.astype(np.float64), vector))
         out = {}
         for memory_id in ids:
             if memory_id not in dense:
@@ -95,25 +103,35 @@ def hybrid_search(
             out[memory_id] = s
         return out
 
-    if exact:
-        base = score(hashes)
-    else:
-        base = score([*dense, *(i for i in best_ids(keyword, depth) if i not in dense)])
+    base = score(pool)
     if weights.context <= 0.0:
-        return rank(base, top_k)
-    neighbours = timeline_neighbours(docs, SESSION_GAP)
-    leaders = list(best_ids(base, depth))
-    around = {j for i in leaders for j in neighbours.get(i, ()) if j not in base}
-    base.update(score(sorted(around)))
-    return rank(with_context(base, neighbours, weights.context), top_k)
+        return _ranked(base, top_k)
+    timeline = Timeline(docs, SESSION_GAP)
+    leaders = timeline.neighbours(best_ids(base, depth))
+    base.update(score(sorted({j for near in leaders.values() for j in near if j not in base})))
+    return _ranked(with_context(base, timeline.neighbours(base), weights.context), top_k)
+
+
+def _ranked(scores: Mapping[str, float], top_k: int) -> list[tuple[str, float]]:
+    # At the precision search returns: equal scores then tie on the id, whatever
+    # floating-point noise the order of the sums left in the last bits.
+    return rank({i: round(s, SCORE_DIGITS) for i, s in scores.items()}, top_k)
+
+
+def _top(scores: Mapping[str, float], n: int) -> list[str]:
+    if len(scores) <= n:
+        return list(scores)
+    ids = list(scores)
+    values = np.fromiter(scores.values(), np.float64, len(ids))
+    return [ids[i] for i in np.argpartition(-values, n - 1)[:n]]
 
 
 def _exact_cosines(docs: Mapping[str, SearchDoc], vector: np.ndarray) -> dict[str, float]:
     ids = [i for i, d in docs.items() if d.embedding is not None]
     if not ids:
         return {}
-    matrix = np.stack([docs[i].embedding for i in ids])  # type: ignore[misc]
-    return dict(zip(ids, (matrix @ vector).tolist(), strict=True))
+    matrix = np.stack([docs[i].embedding for i in ids]).astype(np.float64)  # type: ignore[misc]
+    return dict(zip(ids, (matrix @ vector.astype(np.float64)).tolist(), strict=True))
 
 
 def _nearest(

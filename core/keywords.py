@@ -7,7 +7,9 @@ counts of its candidates to :func:`bm25`.
 BM25 statistics (document count, average length, document frequencies) are those of
 the candidate set, i.e. of exactly the memories the search's scope and filters allow:
 a term that every memory of this user carries is weak for this user's searches, however
-rare it is in the rest of the store.
+rare it is in the rest of the store. (That is why BM25 is computed here rather than with a
+library such as bm25s, which indexes one fixed corpus: here the corpus is each search's
+candidate set, and it changes with every write.)
 """
 
 from __future__ import annotations
@@ -112,17 +114,18 @@ def postings(
 
 def bm25(
     terms: Iterable[str],
-    postings: Mapping[str, Mapping[str, int]],
+    holders: Mapping[str, Mapping[str, int]],
     lengths: Mapping[str, int],
     k1: float = K1,
     b: float = B,
 ) -> dict[str, float]:
     """BM25 of each candidate that holds a query term, divided by the query's upper bound.
 
-    ``postings`` is term -> {memory id: count} and ``lengths`` memory id -> term count,
-    both over the candidates only. The bound is what a document would score with every
-    query term infinitely often, ``sum(idf * (k1 + 1))``, so the result is in [0, 1):
-    the share of the query's keyword weight a memory carries, comparable across queries.
+    ``holders`` is term -> {memory id: count} (:func:`postings`) and ``lengths`` memory
+    id -> term count, both over the candidates only. The bound is what a document would
+    score with every query term infinitely often, ``sum(idf * (k1 + 1))``, so the result
+    is in [0, 1): the share of the query's keyword weight a memory carries, comparable
+    across queries.
     """
     n = len(lengths)
     if n == 0:
@@ -131,11 +134,11 @@ def bm25(
     scores: dict[str, float] = {}
     bound = 0.0
     for term in dict.fromkeys(terms):
-        holders = postings.get(term, {})
-        df = sum(1 for i in holders if i in lengths)
+        counts = holders.get(term, {})
+        df = sum(1 for i in counts if i in lengths)
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
         bound += idf * (k1 + 1.0)
-        for memory_id, tf in holders.items():
+        for memory_id, tf in counts.items():
             length = lengths.get(memory_id)
             if length is None:
                 continue

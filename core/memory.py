@@ -300,10 +300,10 @@ class Memory:
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
         _outcome.scope = scope.as_dict()
         node = all_of([parse_filter(filters), scope_node(scope)])
-        to_chroma(node)  # a filter Chroma cannot take fails here, before any work
+        chroma = to_chroma(node)
         vector = self.embedder.embed([query])[0]
         self.backend.sync_index()
-        hits = self._nearest(query, vector, node, top_k)
+        hits = self._nearest(query, vector, node, chroma, top_k)
         found = self.backend.records.get_many([memory_id for memory_id, _ in hits])
         # The threshold compares the score as returned, so threshold=hit.score keeps hit.
         scored = [(memory_id, round(score, 6)) for memory_id, score in hits]
@@ -316,7 +316,12 @@ class Memory:
         return SearchResult(results=results)
 
     def _nearest(
-        self, query: str, vector: np.ndarray, node: FilterNode | None, top_k: int
+        self,
+        query: str,
+        vector: np.ndarray,
+        node: FilterNode | None,
+        chroma: ChromaFilter,
+        top_k: int,
     ) -> list[tuple[str, float]]:
         settings = self.config.search
         if settings.mode == "hybrid":
@@ -325,8 +330,9 @@ class Memory:
                 context=settings.context_weight,
                 time=settings.time_weight,
             )
-            return hybrid_search(self.backend, query, vector, node, top_k, weights, time.time())
-        chroma = to_chroma(node)
+            return hybrid_search(
+                self.backend, query, vector, node, chroma, top_k, weights, time.time()
+            )
         index = self.backend.index
         if chroma.residual is None:
             return index.query(vector, chroma, top_k)

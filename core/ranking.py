@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Protocol
+
+import numpy as np
 
 __all__ = [
     "SESSION_GAP",
     "Placed",
+    "Timeline",
     "Weights",
+    "best_ids",
     "fuse",
     "lift",
     "rank",
@@ -73,22 +76,55 @@ def lift(score: float, amount: float) -> float:
     return score + amount * (1.0 - score)
 
 
-def timeline_neighbours(
-    docs: Mapping[str, Placed], gap: float = SESSION_GAP
-) -> dict[str, tuple[str, ...]]:
-    """id -> the memories of the same entity written just before and just after it.
+class Timeline:
+    """Memories in order: by entity, then creation time, then write order (``seq``).
 
-    Order is creation time, then write order (``seq``); neighbours more than ``gap``
-    seconds apart are not neighbours.
+    Example::
+
+        Timeline(docs).neighbours(["m1"]) == {"m1": ("m0", "m2")}
     """
-    ordered = sorted(docs, key=lambda i: (docs[i].entity, docs[i].created_at, docs[i].seq))
-    out: dict[str, list[str]] = {i: [] for i in ordered}
-    for before, after in pairwise(ordered):
-        a, b = docs[before], docs[after]
-        if a.entity == b.entity and b.created_at - a.created_at <= gap:
-            out[before].append(after)
-            out[after].append(before)
-    return {i: tuple(n) for i, n in out.items()}
+
+    def __init__(self, docs: Mapping[str, Placed], gap: float = SESSION_GAP) -> None:
+        self._ids = ids = list(docs)
+        self._gap = gap
+        codes: dict[tuple[str, ...], int] = {}
+        self._entity = np.fromiter(
+            (codes.setdefault(docs[i].entity, len(codes)) for i in ids), np.int64, len(ids)
+        )
+        self._created = np.fromiter((docs[i].created_at for i in ids), np.float64, len(ids))
+        seq = np.fromiter((docs[i].seq for i in ids), np.int64, len(ids))
+        self._order = np.lexsort((seq, self._created, self._entity))
+        self._place = np.empty_like(self._order)
+        self._place[self._order] = np.arange(len(ids))
+        self._position = {memory_id: n for n, memory_id in enumerate(ids)}
+
+    def neighbours(self, of: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """id -> the memories of the same entity just before and just after it, no more
+        than ``gap`` seconds away (ids not in the timeline are left out)."""
+        out: dict[str, tuple[str, ...]] = {}
+        size = len(self._ids)
+        for memory_id in of:
+            n = self._position.get(memory_id)
+            if n is None:
+                continue
+            found = []
+            for at in (int(self._place[n]) - 1, int(self._place[n]) + 1):
+                if 0 <= at < size:
+                    other = int(self._order[at])
+                    if (
+                        self._entity[other] == self._entity[n]
+                        and abs(self._created[other] - self._created[n]) <= self._gap
+                    ):
+                        found.append(self._ids[other])
+            out[memory_id] = tuple(found)
+        return out
+
+
+def timeline_neighbours(
+    docs: Mapping[str, Placed], of: Iterable[str] | None = None, gap: float = SESSION_GAP
+) -> dict[str, tuple[str, ...]]:
+    """``Timeline(docs, gap).neighbours(of)``, for every doc when ``of`` is None."""
+    return Timeline(docs, gap).neighbours(docs if of is None else of)
 
 
 def with_context(

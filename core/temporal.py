@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from memkit.keywords import tokenize
 
-__all__ = ["TIME_TERMS", "Period", "asks_when", "named_periods"]
+__all__ = ["TIME_TERMS", "Period", "asks_when", "in_any", "named_periods"]
 
 _MONTHS = {
     name: number

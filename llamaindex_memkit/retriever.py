@@ -1,8 +1,8 @@
 """``MemkitRetriever``: memkit search as a LlamaIndex retriever.
 
 Each memory becomes a ``TextNode`` (id = memory id, text = memory) with its record
-fields in the node's metadata, scored by memkit (cosine similarity, higher is
-closer), so it drops into query engines, chat engines and node postprocessors.
+fields in the node's metadata, scored by memkit's search (in [0, 1], higher is more
+relevant), so it drops into query engines, chat engines and node postprocessors.
 """
 
 from __future__ import annotations

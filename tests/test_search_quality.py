@@ -390,3 +390,23 @@ def test_the_search_cache_never_serves_an_old_text(tmp_path):
         assert hits[0].id == memory_id and hits[0].memory == "Plays chess"
         docs = memory.backend.records.keywords.docs(memory.backend.records.hashes([memory_id]))
         assert dict(docs[memory_id].terms) == {"chess": 1, "play": 1}
+
+
+def test_a_write_the_index_missed_is_searchable_and_consistent(tmp_path, monkeypatch):
+    memory = _open(tmp_path)
+    memory.add("Owns a cat", user_id="u", infer=False)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("simulated crash between record store and index")
+
+    monkeypatch.setattr(memory.backend.index, "upsert", crash)
+    with pytest.raises(KeyboardInterrupt):
+        memory.add("Plays chess", user_id="u", infer=False)
+    monkeypatch.undo()
+    # The record store (memory and keyword row, one transaction) is the truth.
+    _check(memory)
+    assert memory.search("chess", user_id="u").results[0].memory == "Plays chess"
+    memory.close()
+    with _open(tmp_path) as reopened:  # the journal repairs the index
+        _check(reopened)
+        assert reopened.search("chess", user_id="u").results[0].memory == "Plays chess"

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from memkit.errors import HistoryError
@@ -143,20 +143,55 @@ def _row_values(m: StoredMemory) -> dict[str, Any]:
     }
 
 
+# Rows of ``select(memories)`` are read by position: a third of the cost of by-name access.
+_COLUMN = {c.name: i for i, c in enumerate(schema.memories.columns)}
+_ID, _MEMORY, _HASH, _USER, _AGENT, _APP, _RUN, _META, _CATS, _VEC, _CREATED, _UPDATED = (
+    _COLUMN[name]
+    for name in (
+        "id",
+        "memory",
+        "hash",
+        "user_id",
+        "agent_id",
+        "app_id",
+        "run_id",
+        "metadata",
+        "categories",
+        "embedding",
+        "created_at",
+        "updated_at",
+    )
+)
+# Built once: SQLAlchemy then reuses the compiled form without recomputing its cache key.
+_GET_MANY = select(schema.memories).where(
+    schema.memories.c.id.in_(bindparam("ids", expanding=True))
+)
+_HISTORY = (
+    select(schema.history)
+    .where(schema.history.c.memory_id == bindparam("memory_id"))
+    .order_by(schema.history.c.id)
+)
+
+
+def _json(text: str) -> Any:
+    return {} if text == "{}" else [] if text == "[]" else json.loads(text)
+
+
 def _from_row(row: Any) -> StoredMemory:
+    """A row of ``select(schema.memories)`` as a StoredMemory."""
     return StoredMemory(
-        id=row.id,
-        memory=row.memory,
-        hash=row.hash,
-        user_id=row.user_id,
-        agent_id=row.agent_id,
-        app_id=row.app_id,
-        run_id=row.run_id,
-        metadata=json.loads(row.metadata),
-        categories=json.loads(row.categories),
-        embedding=np.frombuffer(row.embedding, dtype=np.float32),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=row[_ID],
+        memory=row[_MEMORY],
+        hash=row[_HASH],
+        user_id=row[_USER],
+        agent_id=row[_AGENT],
+        app_id=row[_APP],
+        run_id=row[_RUN],
+        metadata=_json(row[_META]),
+        categories=_json(row[_CATS]),
+        embedding=np.frombuffer(row[_VEC], dtype=np.float32),
+        created_at=row[_CREATED],
+        updated_at=row[_UPDATED],
     )
 
 
@@ -210,8 +245,6 @@ class RecordStore:
         """
         m, j = schema.memories, schema.index_journal
         with self._guard(), self._engine.begin() as conn:
-            for chunk in _chunks(list(applied), 500):
-                conn.execute(delete(j).where(j.c.memory_id.in_(chunk)))
             if writes.deletes:
                 ids = [d.id for d in writes.deletes]
                 for chunk in _chunks(ids, 500):
@@ -226,7 +259,8 @@ class RecordStore:
             write_keywords(conn, writes)
             journal = {x.id: "upsert" for x in [*writes.inserts, *writes.updates]}
             journal.update({x.id: "delete" for x in writes.deletes})
-            for chunk in _chunks(list(journal), 500):
+            # One statement clears the applied rows and any older rows of these memories.
+            for chunk in _chunks(list({*applied, *journal}), 500):
                 conn.execute(delete(j).where(j.c.memory_id.in_(chunk)))
             if journal:
                 conn.execute(j.insert(), [{"memory_id": k, "op": v} for k, v in journal.items()])
@@ -290,12 +324,13 @@ class RecordStore:
         return found
 
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredMemory]:
-        m = schema.memories
         found: dict[str, StoredMemory] = {}
+        if not ids:
+            return found
         with self._guard(), self._engine.connect() as conn:
             for chunk in _chunks(list(ids), 500):
-                for row in conn.execute(select(m).where(m.c.id.in_(chunk))):
-                    found[row.id] = _from_row(row)
+                for row in conn.execute(_GET_MANY, {"ids": chunk}):
+                    found[row[_ID]] = _from_row(row)
         return found
 
     def find_by_hash(
@@ -387,8 +422,6 @@ class RecordStore:
         return out
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
-        h = schema.history
-        query = select(h).where(h.c.memory_id == memory_id).order_by(h.c.id)
         with self._guard(), self._engine.connect() as conn:
             return [
                 HistoryEntry(
@@ -397,11 +430,11 @@ class RecordStore:
                     event=r.event,
                     old_memory=r.old_memory,
                     new_memory=r.new_memory,
-                    metadata=json.loads(r.metadata),
-                    categories=json.loads(r.categories),
+                    metadata=_json(r.metadata),
+                    categories=_json(r.categories),
                     created_at=epoch_to_datetime(r.created_at),
                 )
-                for r in conn.execute(query)
+                for r in conn.execute(_HISTORY, {"memory_id": memory_id})
             ]
 
     # ---- activity log and store metadata ------------------------------------------------
