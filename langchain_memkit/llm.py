@@ -1,19 +1,20 @@
 """``LangChainExtractor``: a LangChain chat model as memkit's LLM (its extractor's model).
 
 memkit's LLM extractor owns the prompt, the reading of the reply, the one repair call
-and the reconciliation; it talks to its model through an OpenAI-SDK-shaped client.
-This module only supplies that client, answering from a LangChain chat model.
+and the reconciliation; it talks to its model through an OpenAI-SDK-shaped client
+(``memkit.chat_function``). This module only supplies the function that answers from a
+LangChain chat model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from memkit.chat_function import ChatFunction, ChatReply, FunctionClient
 from memkit.config import LlmSettings
 from memkit.extract_llm import LlmExtractor
 
@@ -22,38 +23,22 @@ __all__ = ["LangChainExtractor"]
 _MESSAGES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
 
 
-class _Completions:
-    def __init__(self, model: BaseChatModel, json_schema: bool) -> None:
-        self._model = model
-        self._json_schema = json_schema
-
-    def create(
-        self,
-        *,
-        messages: Sequence[Mapping[str, str]],
-        response_format: Mapping[str, Any] | None = None,
-        **_options: Any,  # model, temperature, max_tokens: the chat model's own settings rule
-    ) -> SimpleNamespace:
-        chat = [_MESSAGES[m["role"]](content=m["content"]) for m in messages]
-        runnable: Any = self._model
-        if self._json_schema and response_format is not None:
-            runnable = self._model.bind(response_format=dict(response_format))
-        reply = runnable.invoke(chat)
+def _chat_function(model: BaseChatModel, json_schema: bool) -> ChatFunction:
+    def chat(
+        messages: list[dict[str, str]], response_format: Mapping[str, Any] | None
+    ) -> ChatReply:
+        runnable: Any = model
+        if json_schema and response_format is not None:
+            runnable = model.bind(response_format=dict(response_format))
+        reply = runnable.invoke([_MESSAGES[m["role"]](content=m["content"]) for m in messages])
         usage = getattr(reply, "usage_metadata", None) or {}
-        return SimpleNamespace(
-            choices=[SimpleNamespace(message=SimpleNamespace(content=reply.text))],
-            usage=SimpleNamespace(
-                prompt_tokens=usage.get("input_tokens"),
-                completion_tokens=usage.get("output_tokens"),
-            ),
+        return ChatReply(
+            content=reply.text,
+            prompt_tokens=usage.get("input_tokens"),
+            completion_tokens=usage.get("output_tokens"),
         )
 
-
-class _Client:
-    """The slice of ``openai.OpenAI`` that memkit's extractor uses: chat.completions.create."""
-
-    def __init__(self, model: BaseChatModel, json_schema: bool) -> None:
-        self.chat = SimpleNamespace(completions=_Completions(model, json_schema))
+    return chat
 
 
 class LangChainExtractor(LlmExtractor):
@@ -92,6 +77,9 @@ class LangChainExtractor(LlmExtractor):
         name = getattr(model, "model_name", None) or getattr(model, "model", None)
         settings = LlmSettings(model=name if isinstance(name, str) else type(model).__name__)
         super().__init__(
-            settings, categories, custom_instructions, client=_Client(model, json_schema)
+            settings,
+            categories,
+            custom_instructions,
+            client=FunctionClient(_chat_function(model, json_schema)),
         )  # type: ignore[arg-type]
         self.chat_model = model

@@ -2,57 +2,43 @@
 
 memkit's LLM extractor owns the prompt, the reading of the reply, the one repair call
 and the reconciliation with existing memories; it talks to its model through an
-OpenAI-SDK-shaped client. This module only supplies that client, answering from a
-LlamaIndex LLM.
+OpenAI-SDK-shaped client (``memkit.chat_function``). This module only supplies the
+function that answers from a LlamaIndex LLM.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms import LLM
 
+from memkit.chat_function import ChatFunction, ChatReply, FunctionClient
 from memkit.config import LlmSettings
 from memkit.extract_llm import LlmExtractor
 
 __all__ = ["LlamaIndexExtractor"]
 
 
-class _Completions:
-    def __init__(self, llm: LLM, json_schema: bool) -> None:
-        self._llm = llm
-        self._json_schema = json_schema
-
-    def create(
-        self,
-        *,
-        messages: Sequence[Mapping[str, str]],
-        response_format: Mapping[str, Any] | None = None,
-        **_options: Any,  # model, temperature, max_tokens: the LLM's own settings rule
-    ) -> SimpleNamespace:
-        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+def _chat_function(llm: LLM, json_schema: bool) -> ChatFunction:
+    def chat(
+        messages: list[dict[str, str]], response_format: Mapping[str, Any] | None
+    ) -> ChatReply:
         extra: dict[str, Any] = {}
-        if self._json_schema and response_format is not None:
+        if json_schema and response_format is not None:
             extra["response_format"] = dict(response_format)
-        reply = self._llm.chat(chat, **extra)
+        reply = llm.chat(
+            [ChatMessage(role=m["role"], content=m["content"]) for m in messages], **extra
+        )
         usage = reply.additional_kwargs
-        return SimpleNamespace(
-            choices=[SimpleNamespace(message=SimpleNamespace(content=reply.message.content))],
-            usage=SimpleNamespace(
-                prompt_tokens=usage.get("prompt_tokens"),
-                completion_tokens=usage.get("completion_tokens"),
-            ),
+        return ChatReply(
+            content=reply.message.content or "",
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
         )
 
-
-class _Client:
-    """The slice of ``openai.OpenAI`` that memkit's extractor uses: chat.completions.create."""
-
-    def __init__(self, llm: LLM, json_schema: bool) -> None:
-        self.chat = SimpleNamespace(completions=_Completions(llm, json_schema))
+    return chat
 
 
 class LlamaIndexExtractor(LlmExtractor):
@@ -90,6 +76,10 @@ class LlamaIndexExtractor(LlmExtractor):
         json_schema: bool = False,
     ) -> None:
         name = getattr(llm.metadata, "model_name", None) or type(llm).__name__
-        super().__init__(LlmSettings(model=name), categories, custom_instructions,
-                         client=_Client(llm, json_schema))  # type: ignore[arg-type]
+        super().__init__(
+            LlmSettings(model=name),
+            categories,
+            custom_instructions,
+            client=FunctionClient(_chat_function(llm, json_schema)),
+        )  # type: ignore[arg-type]
         self.llm = llm
