@@ -51,8 +51,6 @@ def test_agent_remembers_a_user_across_sessions(tmp_path: Path) -> None:
 def test_agent_example_on_a_real_openai_client(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    pytest.importorskip("langchain_openai")
-
     def respond(request: RecordedRequest) -> str:
         system = request.messages[0]["content"]
         known = (
