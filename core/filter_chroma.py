@@ -34,6 +34,7 @@ Measured on chromadb 1.5.9 (embedded), and relied on here:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -98,6 +99,8 @@ class ChromaFilter:
     where: dict[str, Any] | None
     where_document: dict[str, Any] | None
     residual: FilterNode | None
+    # The filter this was translated from: whoever answers without Chroma evaluates it.
+    source: FilterNode | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -156,11 +159,12 @@ def to_chroma(node: FilterNode | None) -> ChromaFilter:
         return ChromaFilter(None, None, None)
     part = _translate(node, negate=False)
     if part.is_false:
-        return ChromaFilter(MATCH_NONE, None, None)
+        return ChromaFilter(MATCH_NONE, None, None, node)
     return ChromaFilter(
         None if part.where is True else part.where,
         None if part.doc is True else part.doc,
         part.residual,
+        node,
     )
 
 

@@ -1,66 +1,15 @@
 """The record-store answer for a small scope (``memkit.store.exact``) is Chroma's answer.
 
-The evaluator is held to a real Chroma on the property-test generators' filters and records;
-then whole ``get_all`` / ``search`` calls are compared with the exact path on and off.
+Rows are selected with ``memkit.filters.evaluate``, which the property tests hold equal to
+Chroma on the translated filter; here whole ``get_all`` / ``search`` calls are compared with
+the exact path on and off.
 """
 
 from __future__ import annotations
 
-import itertools
-from typing import Any
-
-import chromadb
-import chromadb.config
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from test_filters_property import filters, records_strategy
-
 from memkit import Memory
-from memkit.filter_chroma import chroma_metadata, to_chroma
-from memkit.filters import parse_filter
-from memkit.store.exact import Unsupported, document_matches, scope_of, where_matches
+from memkit.store.exact import scope_of
 from memkit.testing import HashEmbedder
-
-_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def client() -> Any:
-    return chromadb.EphemeralClient(settings=chromadb.config.Settings(anonymized_telemetry=False))
-
-
-@settings(max_examples=150, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-@given(records=records_strategy, raws=st.lists(filters, min_size=1, max_size=6))
-def test_the_evaluator_agrees_with_chroma(client, records, raws) -> None:
-    for i, record in enumerate(records):
-        record["id"] = f"m{i}"
-    name = f"exact-{next(_names)}"
-    collection = client.create_collection(name, embedding_function=None)
-    try:
-        collection.add(
-            ids=[r["id"] for r in records],
-            documents=[r["memory"] for r in records],
-            metadatas=[chroma_metadata(r) for r in records],
-            embeddings=[[1.0, float(i % 3)] for i in range(len(records))],
-        )
-        for raw in raws:
-            f = to_chroma(parse_filter(raw))
-            chroma = set(collection.get(where=f.where, where_document=f.where_document)["ids"])
-            try:
-                mine = {
-                    r["id"]
-                    for r in records
-                    if (f.where is None or where_matches(f.where, chroma_metadata(r)))
-                    and (
-                        f.where_document is None or document_matches(f.where_document, r["memory"])
-                    )
-                }
-            except Unsupported:
-                continue
-            assert mine == chroma, (raw, f)
-    finally:
-        client.delete_collection(name)
 
 
 def test_scope_is_the_top_level_id_equalities() -> None:

@@ -10,11 +10,9 @@ rows from the record store (an indexed lookup), decides the rest of ``where`` /
 ``where_document`` here, and ranks by exact cosine similarity. The cost then follows the
 entity's memories, and the ranking is exact where Chroma's HNSW is approximate.
 
-:func:`where_matches` and :func:`document_matches` decide Chroma's filter language with the
-semantics ``memkit.filter_chroma`` measured and relies on (types never cross, ``$ne`` / ``$nin``
-hold for a missing key, substring tests are case-sensitive). What they do not decide exactly
-(regular expressions; a float compared with an int, which Chroma truncates) raises
-:class:`Unsupported`, and the index asks Chroma instead.
+The rows are selected with the filter tree's own evaluator (``ChromaFilter.source`` and
+``memkit.filters.evaluate``), which the property tests hold equal to what Chroma answers for
+the translated filter; a hand-made Chroma filter with no tree goes to Chroma.
 """
 
 from __future__ import annotations
@@ -25,25 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from memkit.filter_chroma import ChromaFilter, chroma_metadata
-from memkit.filters import ID_FIELDS
+from memkit.filter_chroma import ChromaFilter
+from memkit.filters import ID_FIELDS, evaluate
 from memkit.store.records import RecordStore, StoredMemory
 
-__all__ = ["EXACT_LIMIT", "Candidates", "Unsupported", "candidates", "where_matches"]
+__all__ = ["EXACT_LIMIT", "Candidates", "candidates", "scope_of"]
 
 # Above this many memories in the scope, Chroma's query is as fast as reading the rows here.
 EXACT_LIMIT = 1000
-
-_RANGES = {
-    "$gt": lambda a, b: a > b,
-    "$gte": lambda a, b: a >= b,
-    "$lt": lambda a, b: a < b,
-    "$lte": lambda a, b: a <= b,
-}
-
-
-class Unsupported(Exception):
-    """A clause these evaluators cannot decide exactly as Chroma does."""
 
 
 @dataclass(frozen=True)
@@ -90,19 +77,15 @@ def candidates(
         if found is None:
             return None
         rows = found
-    try:
-        kept = [m for m in rows if _selects(where, m)]
-    except Unsupported:
-        return None
+    if where.source is None and (where.where is not None or where.where_document is not None):
+        return None  # a hand-made Chroma filter: only Chroma decides it
+    kept = [m for m in rows if _selects(where, m)]
     return _pack([(m.id, m.updated_at, m.embedding) for m in kept])
 
 
 def _selects(where: ChromaFilter, memory: StoredMemory) -> bool:
-    if where.where is not None and not where_matches(
-        where.where, chroma_metadata(memory.as_filter_record())
-    ):
-        return False
-    return where.where_document is None or document_matches(where.where_document, memory.memory)
+    """The filter tree's own evaluator: translation and evaluation agree (property-tested)."""
+    return where.source is None or evaluate(where.source, memory.as_filter_record())
 
 
 def _pack(rows: Sequence[tuple[str, float, Any]]) -> Candidates | None:
@@ -136,68 +119,3 @@ def scope_of(where: Mapping[str, Any] | None) -> dict[str, str]:
 def _is_scope_only(where: Mapping[str, Any]) -> bool:
     clauses = where["$and"] if list(where) == ["$and"] else [where]
     return len(scope_of(where)) == len(clauses)
-
-
-def where_matches(where: Mapping[str, Any], metadata: Mapping[str, Any]) -> bool:
-    """Chroma's verdict on ``where`` for a record with this metadata."""
-    if len(where) != 1:
-        raise Unsupported(f"a where clause needs exactly one key: {where!r}")
-    ((key, test),) = where.items()
-    if key == "$and":
-        return all(where_matches(c, metadata) for c in test)
-    if key == "$or":
-        return any(where_matches(c, metadata) for c in test)
-    if not isinstance(test, Mapping) or len(test) != 1:
-        raise Unsupported(f"unexpected where clause: {where!r}")
-    ((op, wanted),) = test.items()
-    present = key in metadata
-    value = metadata.get(key)
-    if op in ("$eq", "$ne"):
-        hit = present and _equal(wanted, value)
-        return hit if op == "$eq" else not hit
-    if op in ("$in", "$nin"):
-        hit = present and any(_equal(w, value) for w in wanted)
-        return hit if op == "$in" else not hit
-    if op in _RANGES:
-        if not present or not _number(wanted) or not _number(value):
-            return False
-        _check_mix(wanted, value)
-        return _RANGES[op](float(value), float(wanted))
-    raise Unsupported(f"unexpected operator {op!r}")
-
-
-def document_matches(where: Mapping[str, Any], text: str) -> bool:
-    """Chroma's verdict on ``where_document`` for a record with this text."""
-    if len(where) != 1:
-        raise Unsupported(f"a where_document clause needs exactly one key: {where!r}")
-    ((op, value),) = where.items()
-    if op == "$and":
-        return all(document_matches(c, text) for c in value)
-    if op == "$or":
-        return any(document_matches(c, text) for c in value)
-    if op == "$contains":
-        return value in text
-    if op == "$not_contains":
-        return value not in text
-    raise Unsupported(f"{op} is decided by Chroma")  # $regex: Rust's regex syntax, not Python's
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_mix(wanted: Any, value: Any) -> None:
-    """Chroma truncates a float filter compared with an int value; that stays Chroma's call."""
-    if isinstance(wanted, float) and isinstance(value, int):
-        raise Unsupported("float filter against an int value")
-
-
-def _equal(wanted: Any, value: Any) -> bool:
-    if isinstance(wanted, bool) or isinstance(value, bool):
-        return isinstance(wanted, bool) and isinstance(value, bool) and wanted == value
-    if isinstance(wanted, str) or isinstance(value, str):
-        return isinstance(wanted, str) and isinstance(value, str) and wanted == value
-    if _number(wanted) and _number(value):
-        _check_mix(wanted, value)
-        return float(wanted) == float(value)
-    raise Unsupported(f"cannot compare {wanted!r} with {value!r}")
