@@ -32,6 +32,7 @@ $(VENV)/.bench-extra: $(STAMP)
 bench: $(VENV)/.bench-extra
 	bash benchmarks/peer_env.sh
 	$(PY) benchmarks/perf.py
+	$(PY) benchmarks/locomo.py
 
 bench-100k: $(VENV)/.bench-extra
 	bash benchmarks/peer_env.sh
