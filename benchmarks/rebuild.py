@@ -21,7 +21,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from memkit import Memory
 from memkit.store.index import generation_dir
-from memkit.testing import HashEmbedder
+from memkit.testing import HashEmbedder, corrupt_index
 
 
 def main(n: int) -> None:
@@ -43,7 +43,7 @@ def main(n: int) -> None:
             assert memory.backend.last_repair.upserted == n == memory.backend.index.count()
             index_dir = generation_dir(memory.backend.index_base)
         missing = time.perf_counter() - started
-        (index_dir / "chroma.sqlite3").write_bytes(b"not a database" * 64)
+        corrupt_index(index_dir)
         started = time.perf_counter()
         with Memory(path=str(directory), embedder=embedder) as memory:
             assert memory.backend.last_repair.rebuilt and memory.backend.index.count() == n

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["HashEmbedder"]
+__all__ = ["HashEmbedder", "corrupt_index"]
 
 _WORD = re.compile(r"\w+")
 
@@ -34,3 +35,11 @@ class HashEmbedder:
                 out[row, int.from_bytes(digest[:4], "little") % self.dims] += 1.0
             out[row, 0] += 1e-3  # no all-zero rows
         return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def corrupt_index(directory: Path) -> None:
+    """Garbage in Chroma's database file. Its WAL goes too: in WAL mode SQLite would read the
+    newest pages, the header among them, from there and never see the garbage."""
+    for suffix in ("-wal", "-shm"):
+        (directory / f"chroma.sqlite3{suffix}").unlink(missing_ok=True)
+    (directory / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)

@@ -20,7 +20,7 @@ from memkit.ranking import fuse, lift, rank, timeline_neighbours, with_context
 from memkit.store import records as records_module
 from memkit.store.index import generation_dir
 from memkit.temporal import TIME_TERMS, asks_when, named_periods
-from memkit.testing import HashEmbedder
+from memkit.testing import HashEmbedder, corrupt_index
 
 # ---- keywords ---------------------------------------------------------------------------
 
@@ -342,7 +342,7 @@ def test_keyword_rows_persist_and_survive_index_rebuilds(tmp_path):
     with _open(tmp_path) as memory:
         memory.add(["Owns a cat", "Plays chess"], user_id="u", infer=False)
         directory = generation_dir(memory.backend.index_base)
-    (directory / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    corrupt_index(directory)
     with _open(tmp_path) as memory:
         assert memory.backend.last_repair.rebuilt
         _check(memory)

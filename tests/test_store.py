@@ -16,7 +16,7 @@ import pytest
 from memkit import Memory
 from memkit.errors import StoreLockedError
 from memkit.store.index import CHROMA_MAX_BATCH, generation_dir
-from memkit.testing import HashEmbedder
+from memkit.testing import HashEmbedder, corrupt_index
 
 
 def open_memory(path: Path) -> Memory:
@@ -110,7 +110,7 @@ def test_a_corrupt_index_is_rebuilt(tmp_path):
     with open_memory(tmp_path) as memory:
         memory.add(["Owns a cat", "Plays chess"], user_id="u", infer=False)
         directory = generation_dir(memory.backend.index_base)
-    (directory / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    corrupt_index(directory)
     with open_memory(tmp_path) as memory:
         assert memory.backend.last_repair.rebuilt
         assert memory.search("chess", user_id="u").results[0].memory == "Plays chess"
