@@ -65,6 +65,7 @@ __all__ = [
     "Not",
     "Or",
     "all_of",
+    "entity_scope",
     "eq",
     "evaluate",
     "fold_char",
@@ -543,3 +544,23 @@ def _substring(op: str, text: str, needle: str) -> bool:
     if op == "icontains":
         return fold_text(needle) in fold_text(text)
     raise InvalidFilterError(f"{op} is not a substring operator", (op,))
+
+
+def entity_scope(node: FilterNode | None) -> tuple[dict[str, str], bool]:
+    """The entity ids every match must carry, and whether the filter is nothing else.
+
+    The ids are the equalities on id fields ANDed at the top (``user_id == "alex"``);
+    the store answers such scopes from an indexed lookup. Two values for one field
+    give ``({}, False)``: nothing can match, and the general path says so.
+    """
+    conditions = node.children if isinstance(node, And) else () if node is None else (node,)
+    scope: dict[str, str] = {}
+    only = True
+    for cond in conditions:
+        if isinstance(cond, Cond) and cond.field in ID_FIELDS and cond.op == "eq":
+            if not isinstance(cond.value, str) or scope.get(cond.field, cond.value) != cond.value:
+                return {}, False
+            scope[cond.field] = cond.value
+        else:
+            only = False
+    return scope, only

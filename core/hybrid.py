@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from memkit.filter_chroma import ChromaFilter
-from memkit.filters import ID_FIELDS, And, Cond, FilterNode
+from memkit.filters import FilterNode, entity_scope
 from memkit.keywords import bm25, postings, query_terms
 from memkit.lookup import matching_ids
 from memkit.ranking import (
@@ -164,12 +164,5 @@ def _candidates(backend: Backend, node: FilterNode | None, chroma: ChromaFilter)
 
 def scope_equalities(node: FilterNode | None) -> dict[str, str] | None:
     """{id field: value} when the filter is only equalities on entity ids, else None."""
-    conditions = node.children if isinstance(node, And) else () if node is None else (node,)
-    scope: dict[str, str] = {}
-    for cond in conditions:
-        if not (isinstance(cond, Cond) and cond.field in ID_FIELDS and cond.op == "eq"):
-            return None
-        if not isinstance(cond.value, str) or scope.get(cond.field, cond.value) != cond.value:
-            return None
-        scope[cond.field] = cond.value
-    return scope
+    scope, only = entity_scope(node)
+    return scope if only else None

@@ -8,17 +8,17 @@ the exact path on and off.
 from __future__ import annotations
 
 from memkit import Memory
-from memkit.store.exact import scope_of
+from memkit.filters import entity_scope, parse_filter
 from memkit.testing import HashEmbedder
 
 
 def test_scope_is_the_top_level_id_equalities() -> None:
-    assert scope_of({"user_id": {"$eq": "alex"}}) == {"user_id": "alex"}
-    both = {"$and": [{"user_id": {"$eq": "a"}}, {"run_id": {"$eq": "r"}}, {"md:x": {"$eq": 1}}]}
-    assert scope_of(both) == {"user_id": "a", "run_id": "r"}
-    assert scope_of({"$or": [{"user_id": {"$eq": "a"}}, {"user_id": {"$eq": "b"}}]}) == {}
-    assert scope_of({"user_id": {"$ne": "a"}}) == {}
-    assert scope_of({"$and": [{"user_id": {"$eq": "a"}}, {"user_id": {"$eq": "b"}}]}) == {}
+    assert entity_scope(parse_filter({"user_id": "alex"})) == ({"user_id": "alex"}, True)
+    both = parse_filter({"AND": [{"user_id": "a"}, {"run_id": "r"}, {"metadata": {"x": 1}}]})
+    assert entity_scope(both) == ({"user_id": "a", "run_id": "r"}, False)
+    assert entity_scope(parse_filter({"OR": [{"user_id": "a"}, {"user_id": "b"}]}))[0] == {}
+    assert entity_scope(parse_filter({"user_id": {"ne": "a"}}))[0] == {}
+    assert entity_scope(parse_filter({"AND": [{"user_id": "a"}, {"user_id": "b"}]})) == ({}, False)
 
 
 def test_calls_answer_the_same_with_and_without_the_exact_path(tmp_path) -> None:

@@ -17,17 +17,17 @@ the translated filter; a hand-made Chroma filter with no tree goes to Chroma.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from memkit.filter_chroma import ChromaFilter
-from memkit.filters import ID_FIELDS, evaluate
+from memkit.filters import entity_scope, evaluate
 from memkit.store.records import RecordStore, StoredMemory
 
-__all__ = ["EXACT_LIMIT", "Candidates", "candidates", "scope_of"]
+__all__ = ["EXACT_LIMIT", "Candidates", "candidates"]
 
 # Above this many memories in the scope, Chroma's query is as fast as reading the rows here.
 EXACT_LIMIT = 1000
@@ -66,10 +66,9 @@ def candidates(
             return None
         rows = list(records.get_many(list(ids)).values())
     else:
-        scope = scope_of(where.where)
+        scope, plain = entity_scope(where.source)
         if not scope:
             return None
-        plain = where.where_document is None and _is_scope_only(where.where)
         if plain:
             light = records.scoped_vectors(scope, EXACT_LIMIT)
             return None if light is None else _pack(light)
@@ -95,27 +94,3 @@ def _pack(rows: Sequence[tuple[str, float, Any]]) -> Candidates | None:
     if len({len(v) for v in vectors}) != 1:
         return None
     return Candidates([r[0] for r in rows], [r[1] for r in rows], np.vstack(vectors))
-
-
-def scope_of(where: Mapping[str, Any] | None) -> dict[str, str]:
-    """The entity ids every match must carry: ``$eq`` on an id field at the top-level AND."""
-    if where is None:
-        return {}
-    clauses = where["$and"] if list(where) == ["$and"] else [where]
-    scope: dict[str, str] = {}
-    for clause in clauses:
-        if len(clause) != 1:
-            continue
-        ((key, test),) = clause.items()
-        if key in ID_FIELDS and isinstance(test, Mapping) and list(test) == ["$eq"]:
-            value = test["$eq"]
-            if isinstance(value, str) and value:
-                if scope.get(key, value) != value:
-                    return {}  # two different ids for one field: Chroma finds nothing either
-                scope[key] = value
-    return scope
-
-
-def _is_scope_only(where: Mapping[str, Any]) -> bool:
-    clauses = where["$and"] if list(where) == ["$and"] else [where]
-    return len(scope_of(where)) == len(clauses)
