@@ -13,26 +13,17 @@ ranking. Then:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from memkit.filter_chroma import ChromaFilter
 from memkit.filters import FilterNode, entity_scope
-from memkit.keywords import bm25, postings, query_terms
+from memkit.keywords import bm25, query_terms
 from memkit.lookup import matching_ids
-from memkit.ranking import (
-    SESSION_GAP,
-    Timeline,
-    Weights,
-    best_ids,
-    fuse,
-    lift,
-    rank,
-    with_context,
-)
+from memkit.ranking import Weights, fuse, lift, top
+from memkit.search_view import SearchView
 from memkit.store.backend import Backend
-from memkit.store.keyword_index import SearchDoc
 from memkit.temporal import TIME_TERMS, asks_when, in_any, named_periods
 
 __all__ = ["EXACT_LIMIT", "POOL", "hybrid_search", "scope_equalities"]
@@ -60,78 +51,78 @@ def hybrid_search(
 ) -> list[tuple[str, float]]:
     """(id, score in [0, 1]) of the ``top_k`` best memories matching ``node``, best first.
 
-    ``chroma`` is ``to_chroma(node)``.
+    ``chroma`` is ``to_chroma(node)``. Every signal is an array over the candidates, by
+    their position in ``SearchView.ids``; NaN marks a memory not scored (beyond
+    EXACT_LIMIT, only the pool is). Up to EXACT_LIMIT candidates, the view comes from the
+    store's cache (``memkit.search_view``) when the same candidates were searched before.
     """
     hashes = _candidates(backend, node, chroma)
     if not hashes:
         return []
+    keywords = backend.records.keywords
     exact = len(hashes) <= EXACT_LIMIT
-    docs = backend.records.keywords.docs(hashes, embeddings=exact)
+    view = keywords.view(hashes) if exact else SearchView(keywords.docs(hashes))
+    if not view.size:
+        return []
+    ids, timeline = view.ids, view.timeline
     terms = query_terms(query)
     when = asks_when(query)
-    periods = named_periods(query, now)
-    looked_up = [*terms, *(TIME_TERMS if when else ())]
-    holders = postings(looked_up, {i: d.terms for i, d in docs.items()})
-    keyword = bm25(terms, holders, {i: d.length for i, d in docs.items()})
+    held = view.postings([*terms, *(TIME_TERMS if when else ())])
+    keyword = bm25(terms, held, view.lengths)
     # A query without a content word leaves the ranking to the dense score alone.
     keyword_weight = weights.keyword if terms else 0.0
-    timed = {i for t in TIME_TERMS for i in holders.get(t, {})} if when else set()
+    cued = np.zeros(view.size)
+    if when:  # a memory that says when, for a "when" question
+        for t in TIME_TERMS.intersection(held):
+            cued[held[t][0]] = 1.0
+    periods = named_periods(query, now)
+    if periods:  # a memory written in a period the query names
+        cued += np.fromiter((in_any(periods, c) for c in timeline.created), np.float64)
 
-    depth = min(len(hashes), max(top_k, POOL))
-    if exact:
-        dense = _exact_cosines(docs, vector)
-        pool = [*_top(dense, depth), *_top(keyword, depth)]
+    def fused(dense: np.ndarray) -> np.ndarray:
+        score = fuse(dense, keyword, keyword_weight)
+        for times in (1, 2):
+            score = np.where(cued >= times, lift(score, weights.time), score)
+        return score
+
+    depth = min(view.size, max(top_k, POOL))
+    if exact and view.matrix is not None:
+        dense = view.cosines(vector)
     else:
-        dense = _nearest(backend, vector, chroma, hashes, depth)
-        pool = [*dense, *_top(keyword, depth)]
-
-    def score(ids: Iterable[str]) -> dict[str, float]:
-        ids = [i for i in dict.fromkeys(ids) if i in hashes]
-        missing = [i for i in ids if i not in dense]
-        for memory_id, embedding in backend.records.embeddings(missing).items():
-            dense[memory_id] = float(np.dot(embedding.astype(np.float64), vector))
-        out = {}
-        for memory_id in ids:
-            if memory_id not in dense:
-                continue  # deleted since the candidates were read
-            s = fuse(dense[memory_id], keyword.get(memory_id, 0.0), keyword_weight)
-            if memory_id in timed:
-                s = lift(s, weights.time)
-            doc = docs.get(memory_id)
-            if periods and doc is not None and in_any(periods, doc.created_at):
-                s = lift(s, weights.time)
-            out[memory_id] = s
-        return out
-
-    base = score(pool)
-    if weights.context <= 0.0:
-        return _ranked(base, top_k)
-    timeline = Timeline(docs, SESSION_GAP)
-    leaders = timeline.neighbours(best_ids(base, depth))
-    base.update(score(sorted({j for near in leaders.values() for j in near if j not in base})))
-    return _ranked(with_context(base, timeline.neighbours(base), weights.context), top_k)
-
-
-def _ranked(scores: Mapping[str, float], top_k: int) -> list[tuple[str, float]]:
-    # At the precision search returns: equal scores then tie on the id, whatever
+        nearest = _nearest(backend, vector, chroma, hashes, depth)
+        dense = np.full(view.size, np.nan)
+        place = {memory_id: n for n, memory_id in enumerate(ids)}
+        for memory_id, similarity in nearest.items():
+            if memory_id in place:
+                dense[place[memory_id]] = similarity
+        _fill(backend, dense, ids, _best(np.where(keyword > 0, keyword, np.nan), depth), vector)
+        if weights.context > 0.0:  # the leaders' neighbours, for their context
+            leaders = _best(fused(dense), depth)
+            near = [*timeline.before[leaders], *timeline.after[leaders]]
+            _fill(backend, dense, ids, near, vector)
+    score = fused(dense)
+    if weights.context > 0.0:
+        score = timeline.with_context(score, weights.context)
+    # Ranked at the precision search returns: equal scores then tie on the id, whatever
     # floating-point noise the order of the sums left in the last bits.
-    return rank({i: round(s, SCORE_DIGITS) for i, s in scores.items()}, top_k)
+    return top(ids, np.round(score, SCORE_DIGITS), top_k)
 
 
-def _top(scores: Mapping[str, float], n: int) -> list[str]:
-    if len(scores) <= n:
-        return list(scores)
-    ids = list(scores)
-    values = np.fromiter(scores.values(), np.float64, len(ids))
-    return [ids[i] for i in np.argpartition(-values, n - 1)[:n]]
+def _best(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the (up to) ``n`` highest scores, NaN left out."""
+    at = np.flatnonzero(~np.isnan(scores))
+    if len(at) <= n:
+        return at
+    return at[np.argpartition(-scores[at], n - 1)[:n]]
 
 
-def _exact_cosines(docs: Mapping[str, SearchDoc], vector: np.ndarray) -> dict[str, float]:
-    ids = [i for i, d in docs.items() if d.embedding is not None]
-    if not ids:
-        return {}
-    matrix = np.stack([docs[i].embedding for i in ids]).astype(np.float64)  # type: ignore[misc]
-    return dict(zip(ids, (matrix @ vector.astype(np.float64)).tolist(), strict=True))
+def _fill(
+    backend: Backend, dense: np.ndarray, ids: Sequence[str], at: Iterable[int], vector: np.ndarray
+) -> None:
+    """The exact cosine at each position of ``at`` that has none yet (-1 is no position)."""
+    wanted = {ids[n]: n for n in at if n >= 0 and np.isnan(dense[n])}
+    for memory_id, embedding in backend.records.embeddings(list(wanted)).items():
+        dense[wanted[memory_id]] = float(np.dot(embedding.astype(np.float64), vector))
 
 
 def _nearest(

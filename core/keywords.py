@@ -17,8 +17,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+
+import numpy as np
 
 try:
     import Stemmer
@@ -32,6 +34,7 @@ __all__ = [
     "STOPWORDS",
     "TOKENIZER_VERSION",
     "B",
+    "Postings",
     "bm25",
     "postings",
     "query_terms",
@@ -100,50 +103,52 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(tokenize(query)))
 
 
-def postings(
-    terms: Iterable[str], docs: Mapping[str, Mapping[str, int]]
-) -> dict[str, dict[str, int]]:
-    """term -> {memory id: count} for the given terms, from each memory's term counts."""
-    wanted = set(terms)
-    out: dict[str, dict[str, int]] = {term: {} for term in wanted}
-    for memory_id, counts in docs.items():
-        for term in wanted.intersection(counts):
-            out[term][memory_id] = counts[term]
-    return out
+Postings = dict[str, tuple[np.ndarray, np.ndarray]]
+"""term -> (positions of the candidates holding it, its count in each)."""
+
+
+def postings(terms: Iterable[str] | None, docs: Sequence[Mapping[str, int]]) -> Postings:
+    """:data:`Postings` of ``terms`` (of every term when None) over ``docs``, each doc
+    a memory's term counts, by position."""
+    wanted = None if terms is None else set(terms)
+    found: dict[str, tuple[list[int], list[int]]] = {}
+    for position, counts in enumerate(docs):
+        for term in counts if wanted is None else wanted.intersection(counts):
+            held = found.setdefault(term, ([], []))
+            held[0].append(position)
+            held[1].append(counts[term])
+    return {
+        term: (np.array(at, np.int64), np.array(count, np.float64))
+        for term, (at, count) in found.items()
+    }
 
 
 def bm25(
     terms: Iterable[str],
-    holders: Mapping[str, Mapping[str, int]],
-    lengths: Mapping[str, int],
+    held: Postings,
+    lengths: np.ndarray,
     k1: float = K1,
     b: float = B,
-) -> dict[str, float]:
-    """BM25 of each candidate that holds a query term, divided by the query's upper bound.
+) -> np.ndarray:
+    """BM25 of each candidate (by position), divided by the query's upper bound; 0 for a
+    candidate that holds no query term.
 
-    ``holders`` is term -> {memory id: count} (:func:`postings`) and ``lengths`` memory
-    id -> term count, both over the candidates only. The bound is what a document would
-    score with every query term infinitely often, ``sum(idf * (k1 + 1))``, so the result
-    is in [0, 1): the share of the query's keyword weight a memory carries, comparable
-    across queries.
+    ``held`` is :func:`postings` over the candidates and ``lengths`` their term counts.
+    The bound is what a document would score with every query term infinitely often,
+    ``sum(idf * (k1 + 1))``, so the result is in [0, 1): the share of the query's keyword
+    weight a memory carries, comparable across queries.
     """
     n = len(lengths)
+    scores = np.zeros(n)
     if n == 0:
-        return {}
-    average = sum(lengths.values()) / n or 1.0
-    scores: dict[str, float] = {}
+        return scores
+    norm = k1 * (1.0 - b + b * lengths / (lengths.mean() or 1.0))
     bound = 0.0
     for term in dict.fromkeys(terms):
-        counts = holders.get(term, {})
-        df = sum(1 for i in counts if i in lengths)
+        at, tf = held.get(term, (None, None))
+        df = 0 if at is None else len(at)
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
         bound += idf * (k1 + 1.0)
-        for memory_id, tf in counts.items():
-            length = lengths.get(memory_id)
-            if length is None:
-                continue
-            norm = k1 * (1.0 - b + b * length / average)
-            scores[memory_id] = scores.get(memory_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
-    if bound <= 0.0:
-        return {}
-    return {memory_id: score / bound for memory_id, score in scores.items()}
+        if at is not None:
+            scores[at] += idf * tf * (k1 + 1.0) / (tf + norm[at])
+    return scores / bound if bound > 0.0 else scores

@@ -308,7 +308,7 @@ class Memory:
         # The threshold compares the score as returned, so threshold=hit.score keeps hit.
         scored = [(memory_id, round(score, 6)) for memory_id, score in hits]
         results = [
-            SearchHit(**found[memory_id].to_model().model_dump(), score=score)
+            SearchHit(**found[memory_id].public_fields(), score=score)
             for memory_id, score in scored
             if memory_id in found and (threshold is None or score >= threshold)
         ]

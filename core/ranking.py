@@ -7,7 +7,7 @@ means the same for every query:
   keyword score (BM25 over its upper bound for the query, see ``memkit.keywords``);
 - :func:`lift`: ``s + amount * (1 - s)``, a cue closes part of the gap to 1 and never
   pushes past it (a time cue in ``memkit.temporal``);
-- :func:`with_context`: a memory inherits a share of its best neighbour's score, the
+- :meth:`Timeline.with_context`: a memory inherits a share of its best neighbour's score, the
   memories its entity wrote just before and after it (the turn that asked the question
   next to the turn that answers it; a fact next to the one it qualifies).
 """
@@ -25,17 +25,18 @@ __all__ = [
     "Placed",
     "Timeline",
     "Weights",
-    "best_ids",
     "fuse",
     "lift",
     "rank",
     "timeline_neighbours",
-    "with_context",
+    "top",
 ]
 
 # Memories further apart than this are not each other's context: the idle time after
 # which web analytics count a new visit. It bounds a "session" of writing.
 SESSION_GAP = 30 * 60.0
+
+Score = float | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,13 @@ class Placed(Protocol):
     def seq(self) -> int: ...
 
 
-def fuse(dense: float, keyword: float, keyword_weight: float) -> float:
-    """Weighted mean of the two calibrated scores, in [0, 1]."""
-    dense = min(max(dense, 0.0), 1.0)
-    return (1.0 - keyword_weight) * dense + keyword_weight * min(max(keyword, 0.0), 1.0)
+def fuse(dense: Score, keyword: Score, keyword_weight: float) -> Score:
+    """Weighted mean of the two calibrated scores, in [0, 1] (numbers or arrays alike)."""
+    dense = np.clip(dense, 0.0, 1.0)
+    return (1.0 - keyword_weight) * dense + keyword_weight * np.clip(keyword, 0.0, 1.0)
 
 
-def lift(score: float, amount: float) -> float:
+def lift(score: Score, amount: Score) -> Score:
     """Close ``amount`` of the gap between ``score`` and 1."""
     return score + amount * (1.0 - score)
 
@@ -79,45 +80,53 @@ def lift(score: float, amount: float) -> float:
 class Timeline:
     """Memories in order: by entity, then creation time, then write order (``seq``).
 
+    Positions are those of ``docs``' iteration order; :attr:`before` and :attr:`after`
+    give, for each position, the position of the memory just before and just after it
+    in its entity's timeline, or -1 (none, or further than ``gap`` seconds away).
+
     Example::
 
         Timeline(docs).neighbours(["m1"]) == {"m1": ("m0", "m2")}
     """
 
     def __init__(self, docs: Mapping[str, Placed], gap: float = SESSION_GAP) -> None:
-        self._ids = ids = list(docs)
-        self._gap = gap
+        self.ids = ids = list(docs)
+        size = len(ids)
         codes: dict[tuple[str, ...], int] = {}
-        self._entity = np.fromiter(
-            (codes.setdefault(docs[i].entity, len(codes)) for i in ids), np.int64, len(ids)
+        entity = np.fromiter(
+            (codes.setdefault(docs[i].entity, len(codes)) for i in ids), np.int64, size
         )
-        self._created = np.fromiter((docs[i].created_at for i in ids), np.float64, len(ids))
-        seq = np.fromiter((docs[i].seq for i in ids), np.int64, len(ids))
-        self._order = np.lexsort((seq, self._created, self._entity))
-        self._place = np.empty_like(self._order)
-        self._place[self._order] = np.arange(len(ids))
-        self._position = {memory_id: n for n, memory_id in enumerate(ids)}
+        self.created = created = np.fromiter((docs[i].created_at for i in ids), np.float64, size)
+        seq = np.fromiter((docs[i].seq for i in ids), np.int64, size)
+        order = np.lexsort((seq, created, entity))
+        # Consecutive in that order, same entity, close enough in time: neighbours.
+        linked = (entity[order[1:]] == entity[order[:-1]]) & (
+            np.abs(created[order[1:]] - created[order[:-1]]) <= gap
+        )
+        self.before = np.full(size, -1, np.int64)
+        self.after = np.full(size, -1, np.int64)
+        self.before[order[1:]] = np.where(linked, order[:-1], -1)
+        self.after[order[:-1]] = np.where(linked, order[1:], -1)
 
     def neighbours(self, of: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """id -> the memories of the same entity just before and just after it, no more
         than ``gap`` seconds away (ids not in the timeline are left out)."""
+        position = {memory_id: n for n, memory_id in enumerate(self.ids)}
         out: dict[str, tuple[str, ...]] = {}
-        size = len(self._ids)
         for memory_id in of:
-            n = self._position.get(memory_id)
-            if n is None:
-                continue
-            found = []
-            for at in (int(self._place[n]) - 1, int(self._place[n]) + 1):
-                if 0 <= at < size:
-                    other = int(self._order[at])
-                    if (
-                        self._entity[other] == self._entity[n]
-                        and abs(self._created[other] - self._created[n]) <= self._gap
-                    ):
-                        found.append(self._ids[other])
-            out[memory_id] = tuple(found)
+            n = position.get(memory_id)
+            if n is not None:
+                near = (int(self.before[n]), int(self.after[n]))
+                out[memory_id] = tuple(self.ids[j] for j in near if j >= 0)
         return out
+
+    def with_context(self, scores: np.ndarray, weight: float) -> np.ndarray:
+        """Each score (by position) lifted by ``weight`` times its best neighbour's; NaN
+        marks a memory that was not scored, and counts as 0 for its neighbours."""
+        known = np.nan_to_num(scores, nan=0.0)
+        padded = np.append(known, 0.0)  # position -1 reads the 0 at the end
+        best = np.maximum(padded[self.before], padded[self.after])
+        return lift(scores, weight * best)
 
 
 def timeline_neighbours(
@@ -127,21 +136,16 @@ def timeline_neighbours(
     return Timeline(docs, gap).neighbours(docs if of is None else of)
 
 
-def with_context(
-    scores: Mapping[str, float], neighbours: Mapping[str, Sequence[str]], weight: float
-) -> dict[str, float]:
-    """Each score lifted by ``weight`` times its best neighbour's (unknown counts as 0)."""
-    out: dict[str, float] = {}
-    for memory_id, score in scores.items():
-        best = max((scores.get(j, 0.0) for j in neighbours.get(memory_id, ())), default=0.0)
-        out[memory_id] = lift(score, weight * best)
-    return out
-
-
 def rank(scores: Mapping[str, float], top_k: int) -> list[tuple[str, float]]:
     """The ``top_k`` best, highest first; ties by id so the order is stable."""
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:top_k]
 
 
-def best_ids(scores: Mapping[str, float], n: int) -> Iterable[str]:
-    return (memory_id for memory_id, _ in rank(scores, n))
+def top(ids: Sequence[str], scores: np.ndarray, n: int) -> list[tuple[str, float]]:
+    """:func:`rank` of scores given by position, NaN for unscored; only the ``n`` best
+    (and whatever ties the n-th) are sorted in Python."""
+    at = np.flatnonzero(~np.isnan(scores))
+    if len(at) > n:
+        nth = np.partition(scores[at], len(at) - n)[len(at) - n]
+        at = at[scores[at] >= nth]
+    return rank({ids[i]: float(scores[i]) for i in at}, n)

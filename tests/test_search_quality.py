@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -16,7 +17,7 @@ from memkit.filters import parse_filter
 from memkit.hybrid import scope_equalities
 from memkit.keywords import bm25, postings, query_terms, term_counts, tokenize
 from memkit.planning import text_hash
-from memkit.ranking import fuse, lift, rank, timeline_neighbours, with_context
+from memkit.ranking import Timeline, fuse, lift, rank, timeline_neighbours, top
 from memkit.store import records as records_module
 from memkit.store.index import generation_dir
 from memkit.temporal import TIME_TERMS, asks_when, named_periods
@@ -39,9 +40,11 @@ def test_query_terms_are_distinct_in_order():
 
 
 def _bm25(query: str, texts: dict[str, str]) -> dict[str, float]:
-    counts = {i: term_counts(t) for i, t in texts.items()}
+    counts = [term_counts(t) for t in texts.values()]
     terms = query_terms(query)
-    return bm25(terms, postings(terms, counts), {i: sum(c.values()) for i, c in counts.items()})
+    lengths = np.array([sum(c.values()) for c in counts], np.float64)
+    scores = bm25(terms, postings(terms, counts), lengths)
+    return {i: float(s) for i, s in zip(texts, scores, strict=True) if s > 0}
 
 
 def test_bm25_is_a_share_of_the_query_weight():
@@ -67,7 +70,7 @@ def test_bm25_prefers_the_shorter_memory_for_the_same_match():
 
 
 def test_bm25_without_candidates_or_terms_is_empty():
-    assert bm25(["x"], {"x": {}}, {}) == {}
+    assert len(bm25(["x"], {}, np.zeros(0))) == 0
     assert _bm25("the of and", {"a": "the cat"}) == {}
 
 
@@ -101,11 +104,26 @@ def test_timeline_neighbours_follow_time_then_write_order_within_an_entity():
 
 
 def test_context_lifts_a_memory_by_its_best_neighbour():
-    scores = {"q": 0.8, "a": 0.3, "far": 0.3}
-    out = with_context(scores, {"q": ("a",), "a": ("q", "gone"), "far": ()}, 0.5)
-    assert out["a"] == pytest.approx(0.3 + 0.5 * 0.8 * 0.7)
+    docs = {
+        "q": _doc("a", 100.0, 1),
+        "a": _doc("a", 200.0, 2),
+        "unscored": _doc("a", 300.0, 3),
+        "far": _doc("a", 100_000.0, 4),
+    }
+    timeline = Timeline(docs, 1800)
+    lifted = timeline.with_context(np.array([0.8, 0.3, np.nan, 0.3]), 0.5)
+    out = dict(zip(docs, lifted, strict=True))
+    assert out["a"] == pytest.approx(0.3 + 0.5 * 0.8 * 0.7)  # q is its best neighbour
     assert out["far"] == 0.3 and out["q"] == pytest.approx(0.8 + 0.5 * 0.3 * 0.2)
-    assert all(0 <= s <= 1 for s in out.values())
+    assert np.isnan(out["unscored"])  # stays unscored; counted as 0 by "a"
+    assert all(0 <= s <= 1 for s in out.values() if not np.isnan(s))
+
+
+def test_top_ranks_by_score_then_id_and_leaves_out_the_unscored():
+    scores = np.array([0.5, np.nan, 0.9, 0.5, 0.5])
+    ids = ["d", "x", "c", "b", "a"]
+    assert top(ids, scores, 3) == [("c", 0.9), ("a", 0.5), ("b", 0.5)]
+    assert top(ids, scores, 10) == [("c", 0.9), ("a", 0.5), ("b", 0.5), ("d", 0.5)]
 
 
 def test_rank_is_by_score_then_id():

@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from memkit.keywords import TOKENIZER_VERSION, term_counts
+from memkit.search_view import SearchView, ViewCache, view_key
 from memkit.store import schema
 
 __all__ = ["KeywordIndex", "SearchDoc", "write_keywords"]
@@ -98,6 +99,7 @@ class KeywordIndex:
         self._cache: dict[str, tuple[str, SearchDoc]] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._views = ViewCache(cache_size)
 
     def sync(self) -> bool:
         """Re-derive every row if the index was built by another tokenizer version (or
@@ -122,6 +124,17 @@ class KeywordIndex:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+        self._views.clear()
+
+    def view(self, hashes: Mapping[str, str]) -> SearchView:
+        """The :class:`SearchView` of these candidates (id -> current text hash), with
+        embeddings; kept for the next search of the same candidates."""
+        key = view_key(hashes)
+        view = self._views.get(key)
+        if view is None:
+            view = SearchView(self.docs(hashes, embeddings=True), indexed=True)
+            self._views.put(key, view)
+        return view
 
     def docs(self, hashes: Mapping[str, str], embeddings: bool = False) -> dict[str, SearchDoc]:
         """``SearchDoc`` of each memory given as id -> its current text hash (with its

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, Select, bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from memkit.errors import HistoryError
@@ -84,7 +85,12 @@ class StoredMemory:
         }
 
     def to_model(self) -> MemoryRecord:
-        return MemoryRecord(
+        return MemoryRecord(**self.public_fields())
+
+    def public_fields(self) -> dict[str, Any]:
+        """The fields of ``MemoryRecord``: a model extending it (a search hit) is built
+        from these and its own, and validated once."""
+        return dict(
             id=self.id,
             memory=self.memory,
             hash=self.hash,
@@ -171,6 +177,17 @@ _HISTORY = (
     .where(schema.history.c.memory_id == bindparam("memory_id"))
     .order_by(schema.history.c.id)
 )
+
+
+@lru_cache(maxsize=16)
+def _hashes_of_scope(fields: frozenset[str]) -> Select[tuple[str, str]]:
+    """The query of ``RecordStore.hashes_of_scope`` for one set of id fields, built once per
+    set: search runs it every time, and a reused statement skips SQLAlchemy's compile."""
+    m = schema.memories
+    unknown = sorted(fields.difference(ENTITY_FIELDS.values()))
+    if unknown:
+        raise ValueError(f"not an entity id field: {unknown[0]!r}")
+    return select(m.c.id, m.c.hash).where(*(m.c[name] == bindparam(name) for name in fields))
 
 
 def _json(text: str) -> Any:
@@ -304,14 +321,9 @@ class RecordStore:
 
     def hashes_of_scope(self, scope: Mapping[str, str]) -> dict[str, str]:
         """id -> text hash of every memory whose id fields equal ``scope``'s values."""
-        m = schema.memories
-        query = select(m.c.id, m.c.hash)
-        for name, value in scope.items():
-            if name not in ENTITY_FIELDS.values():
-                raise ValueError(f"not an entity id field: {name!r}")
-            query = query.where(m.c[name] == value)
+        query = _hashes_of_scope(frozenset(scope))
         with self._guard(), self._engine.connect() as conn:
-            return {r.id: r.hash for r in conn.execute(query)}
+            return dict(conn.execute(query, dict(scope)).all())
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """id -> stored embedding, without the rest of the record."""
