@@ -170,7 +170,6 @@ class Memory:
             now=now,
         )
         with self.backend.write_lock:
-            self.backend.sync_index()
             if infer:
                 writes, events = self._infer(parsed, scope, request, _outcome, timestamp)
             else:
@@ -302,7 +301,6 @@ class Memory:
         node = all_of([parse_filter(filters), scope_node(scope)])
         chroma = to_chroma(node)
         vector = self.embedder.embed([query])[0]
-        self.backend.sync_index()
         hits = self._nearest(query, vector, node, chroma, top_k)
         found = self.backend.records.get_many([memory_id for memory_id, _ in hits])
         # The threshold compares the score as returned, so threshold=hit.score keeps hit.
@@ -370,7 +368,6 @@ class Memory:
             extra.append(parse_filter({"keywords": {"icontains": keywords}}))
         node = all_of(extra)
         offset = (page - 1) * page_size
-        self.backend.sync_index()
         records = self.backend.records
         if node is None:
             total = records.count()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from memkit import Memory, hybrid
-from memkit.errors import HistoryError
+from memkit.errors import HistoryError, VectorStoreError
 from memkit.filters import parse_filter
 from memkit.hybrid import scope_equalities
 from memkit.keywords import bm25, postings, query_terms, term_counts, tokenize
@@ -414,12 +414,13 @@ def test_a_write_the_index_missed_is_searchable_and_consistent(tmp_path, monkeyp
     memory = _open(tmp_path)
     memory.add("Owns a cat", user_id="u", infer=False)
 
-    def crash(*args, **kwargs):
-        raise KeyboardInterrupt("simulated crash between record store and index")
+    def broken(*args, **kwargs):
+        raise VectorStoreError("simulated index failure")
 
-    monkeypatch.setattr(memory.backend.index, "upsert", crash)
-    with pytest.raises(KeyboardInterrupt):
-        memory.add("Plays chess", user_id="u", infer=False)
+    monkeypatch.setattr(memory.backend.index, "upsert", broken)
+    memory.add("Plays chess", user_id="u", infer=False)
+    with pytest.raises(VectorStoreError):
+        memory.backend.sync_index()
     monkeypatch.undo()
     # The record store (memory and keyword row, one transaction) is the truth.
     _check(memory)

@@ -1,7 +1,8 @@
 """The record store and its index opened together, checked, and written in order.
 
 Write order is record store first (with a journal row per index change), index
-second, journal cleared third. A crash at any point therefore leaves each memory
+second (``memkit.store.index_writer``: in the background when embedded, always before
+the index is read), journal cleared third. A crash at any point therefore leaves each memory
 wholly present with its history, or wholly absent, once the store is reopened:
 ``open_backend`` replays the journal and, after an unclean shutdown, compares the
 index with the record store and repairs it (or rebuilds it from stored embeddings,
@@ -24,6 +25,7 @@ from memkit.activity import ActivityLog
 from memkit.config import MemoryConfig
 from memkit.errors import ConfigError, VectorStoreError
 from memkit.store.index import VectorIndex, generation_dir, revision, switch_generation
+from memkit.store.index_writer import IndexWriter, replay_journal
 from memkit.store.lock import DirectoryLock
 from memkit.store.records import RecordStore, WriteSet
 
@@ -64,14 +66,26 @@ class Backend:
             unclean = bool(self._open_marker and self._open_marker.exists())
             if self._open_marker:
                 self._open_marker.touch()
-            self.index, self.last_repair = self._open_index(thorough=unclean)
+            index, self.last_repair = self._open_index(thorough=unclean)
         except BaseException:
             if self.lock:
                 self.lock.release()
             raise
-        self._journal_pending = False
-        self._applied: set[str] = set()  # journal rows the index has taken, cleared lazily
+        # Embedded, this process alone reads the index (the directory lock): it can take
+        # writes in the background. On a server, other processes read it too.
+        self._writer = IndexWriter(index, self.records, background=self.lock is not None)
         self.activity = ActivityLog(self.records)
+
+    @property
+    def index(self) -> VectorIndex:
+        """The vector index, with every committed write applied: read it through here."""
+        self._writer.sync()
+        return self._writer.index
+
+    @index.setter
+    def index(self, index: VectorIndex) -> None:
+        self._writer.sync()
+        self._writer.index = index
 
     def _check_embedder(self, name: str) -> None:
         stored = self.records.get_meta("embedder")
@@ -126,7 +140,7 @@ class Backend:
         return index
 
     def _reconcile(self, index: VectorIndex, thorough: bool) -> RepairReport:
-        replayed = self._replay_journal(index)
+        replayed = replay_journal(self.records, index)
         if not thorough and index.count() == self.records.count():
             return RepairReport(journal_replayed=replayed)
         truth = self.records.stamps()
@@ -140,65 +154,28 @@ class Backend:
             index.upsert(list(found.values()))
         return RepairReport(journal_replayed=replayed, upserted=len(stale), deleted=len(extra))
 
-    def _replay_journal(self, index: VectorIndex) -> int:
-        journal = self.records.journal()
-        if not journal:
-            return 0
-        present = self.records.get_many([i for i, op in journal.items() if op == "upsert"])
-        gone = [i for i in journal if i not in present]
-        if gone:
-            index.delete(gone)
-        if present:
-            index.upsert(list(present.values()))
-        self.records.clear_journal(journal)
-        return len(journal)
-
     # ---- writes -------------------------------------------------------------------------
 
     def write(self, writes: WriteSet) -> None:
-        """Record store first, then the index; the journal rows are cleared by the next commit.
-
-        Replaying a journal row the index already took is harmless (it re-applies the record
-        store's current state), so clearing late costs nothing in safety.
-        """
+        """Commit to the record store; the index takes the writes before its next read."""
         if not writes:
             return
         with self.write_lock:
-            applied, self._applied = self._applied, set()
-            self.records.commit(writes, applied)
-            try:
-                if self._journal_pending:
-                    self._replay_journal(self.index)
-                    self._journal_pending = False
-                if writes.deletes:
-                    self.index.delete([m.id for m in writes.deletes])
-                if writes.inserts or writes.updates:
-                    self.index.upsert([*writes.inserts, *writes.updates])
-            except VectorStoreError:
-                # The write is durable in the record store; the journal brings the index
-                # up to date at the next write or open.
-                self._journal_pending = True
-                raise
-            self._applied.update(m.id for m in (*writes.inserts, *writes.updates, *writes.deletes))
+            self._writer.commit(writes)
 
     def sync_index(self) -> None:
-        """Apply journaled index changes left by a failed index write."""
-        if self._journal_pending:
-            with self.write_lock:
-                self._replay_journal(self.index)
-                self._journal_pending = False
+        """Apply committed writes the index has not taken yet (VectorStoreError if it fails)."""
+        self._writer.sync()
 
     def reset(self) -> None:
         with self.write_lock:
-            self._applied.clear()
+            self._writer.reset()
             self.records.reset()
-            self.index.wipe()
 
     def close(self) -> None:
         self.activity.flush()
-        if self._applied:
-            self.records.clear_journal(self._applied)
-        self.index.close()
+        self._writer.close()
+        self._writer.index.close()
         self.records.close()
         if self._open_marker:
             self._open_marker.unlink(missing_ok=True)

@@ -1,0 +1,154 @@
+"""Committed writes carried to the vector index: off the caller's thread, before any read.
+
+A write is committed to the record store first, with a journal row per index change (see
+``RecordStore.commit``); that commit is what makes it durable. Carrying it to Chroma is
+a second, slower step (a Chroma write costs more than the rest of a one-message add), so
+for an embedded store it runs on a background thread, batched with whatever else was
+committed meanwhile, while the caller goes on to its next call. Every read of the index
+goes through :meth:`IndexWriter.sync` first, which waits for the writes in flight and
+applies those still queued: a search sees every write acknowledged before it.
+
+A store on a Chroma server is written synchronously instead: other processes read that
+index directly, and they could not wait for this process's queue.
+
+Journal rows are cleared lazily, by the next commit, once the index has taken their
+writes (``applied``). A row is marked applied only if no newer write of that memory was
+queued meanwhile; commits and that marking are serialised by one lock, so a journal row
+never disappears while its write is still unapplied. After a crash the rows left in
+the journal are replayed when the store is opened (``replay_journal``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from memkit.errors import VectorStoreError
+from memkit.store.index import VectorIndex
+from memkit.store.records import RecordStore, StoredMemory, WriteSet
+
+__all__ = ["IndexWriter", "replay_journal"]
+
+log = logging.getLogger("memkit")
+
+
+def replay_journal(records: RecordStore, index: VectorIndex) -> int:
+    """Bring the index to the record store's current state for every journaled memory;
+    returns how many journal rows there were."""
+    journal = records.journal()
+    if not journal:
+        return 0
+    present = records.get_many([i for i, op in journal.items() if op == "upsert"])
+    gone = [i for i in journal if i not in present]
+    if gone:
+        index.delete(gone)
+    if present:
+        index.upsert(list(present.values()))
+    records.clear_journal(journal)
+    return len(journal)
+
+
+class IndexWriter:
+    """The index of one store and the committed writes it has not taken yet."""
+
+    def __init__(self, index: VectorIndex, records: RecordStore, background: bool) -> None:
+        self.index = index
+        self._records = records
+        self._background = background
+        # Guards the queue and ``_applied``, and makes commit + enqueue one step.
+        self._queue_lock = threading.Lock()
+        # One applier at a time: the worker, a reader's sync, a reset.
+        self._apply_lock = threading.RLock()
+        self._queue: dict[str, StoredMemory | None] = {}  # id -> state to index, None: delete
+        self._applied: set[str] = set()  # journal rows whose writes the index has taken
+        self._failed = False  # the journal holds writes the queue lost to an index failure
+        self._wake = threading.Event()
+        self._closing = False
+        self._worker: threading.Thread | None = None
+
+    def commit(self, writes: WriteSet) -> None:
+        """Commit ``writes`` to the record store and queue them for the index (applied
+        here and now when not in the background)."""
+        with self._queue_lock:
+            applied, self._applied = self._applied, set()
+            try:
+                self._records.commit(writes, sorted(applied))
+            except BaseException:
+                self._applied |= applied
+                raise
+            for memory in writes.deletes:
+                self._queue[memory.id] = None
+            for memory in (*writes.inserts, *writes.updates):
+                self._queue[memory.id] = memory
+        if not self._background:
+            self.sync()
+            return
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._run, name="memkit-index", daemon=True)
+            self._worker.start()
+        self._wake.set()
+
+    def sync(self) -> None:
+        """Apply every committed write to the index, waiting for those in flight.
+
+        Raises VectorStoreError when the index fails; the writes stay in the journal and
+        the next sync (or the next open of the store) applies them.
+        """
+        with self._apply_lock:
+            if self._failed:
+                with self._queue_lock:  # no commit may clear a journal row mid-replay
+                    replay_journal(self._records, self.index)
+                    self._queue.clear()
+                self._failed = False
+            with self._queue_lock:
+                batch, self._queue = self._queue, {}
+            if not batch:
+                return
+            try:
+                gone = [i for i, memory in batch.items() if memory is None]
+                if gone:
+                    self.index.delete(gone)
+                kept = [memory for memory in batch.values() if memory is not None]
+                if kept:
+                    self.index.upsert(kept)
+            except BaseException:
+                self._failed = True
+                raise
+            with self._queue_lock:
+                self._applied.update(i for i in batch if i not in self._queue)
+
+    def reset(self) -> None:
+        """Forget the queue and empty the index (the caller empties the record store)."""
+        with self._apply_lock, self._queue_lock:
+            self._queue.clear()
+            self._applied.clear()
+            self._failed = False
+            self.index.wipe()
+
+    def close(self) -> None:
+        """Apply what is queued (what fails stays journaled), stop the worker, clear the
+        journal rows of applied writes."""
+        self._closing = True
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join()
+        try:
+            self.sync()
+        except VectorStoreError as exc:
+            log.warning("memkit: the index missed writes it will take on reopen: %s", exc)
+        if self._applied:
+            self._records.clear_journal(self._applied)
+            self._applied.clear()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                return
+            try:
+                self.sync()
+            except VectorStoreError as exc:
+                log.warning("memkit: index write failed; retried before the next read: %s", exc)
+            except Exception:  # keep the worker alive; the journal keeps the writes
+                log.exception("memkit: index write failed")
