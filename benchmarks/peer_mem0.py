@@ -156,6 +156,9 @@ class Mem0System:
     def count(self) -> int:
         return self.memory.vector_store.collection.count()
 
+    def settle(self) -> None:
+        """mem0 does its work inside each call."""
+
     def close(self) -> None:
         self.memory.close()
 

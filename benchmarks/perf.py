@@ -230,6 +230,11 @@ class System(Protocol):
     def batch_update(self, items: list[tuple[str, str]]) -> None: ...
     def batch_delete(self, ids: list[str]) -> None: ...
     def count(self) -> int: ...
+    def settle(self) -> None:
+        """Wait for work the system goes on doing after a call returned (memkit: the index
+        writes its background thread makes); timed with the phase it follows."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -277,6 +282,7 @@ class Samples:
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    settling: float = 0.0  # seconds spent waiting for background work after the calls
 
     def time(self, fn: Callable[..., Any], *args: Any) -> Any:
         cpu, wall = time.process_time(), time.perf_counter()
@@ -285,9 +291,15 @@ class Samples:
         self.cpu.append(time.process_time() - cpu)
         return result
 
+    def settle(self, fn: Callable[[], Any]) -> None:
+        started = time.perf_counter()
+        fn()
+        self.settling += time.perf_counter() - started
+
     def summary(self, items: int | None = None) -> dict[str, float]:
-        """Latencies in ms; ``items`` (memories written) turns the total into a rate."""
-        total = sum(self.wall)
+        """Latencies in ms; ``items`` (memories written) turns the total into a rate. The
+        mean and the rate count the settling time too: work a system defers is not free."""
+        total = sum(self.wall) + self.settling
         count = items if items is not None else len(self.wall)
         return {
             "p50": percentile(self.wall, 50) * 1000,
@@ -295,6 +307,7 @@ class Samples:
             "mean": total / len(self.wall) * 1000,
             "cpu": sum(self.cpu) / len(self.cpu) * 1000,
             "calls": len(self.wall),
+            "settle_ms": self.settling * 1000,
             "rate": count / total if total else 0.0,
         }
 
@@ -361,6 +374,7 @@ def run_workload(
             for args in part[:warmup] if k == 0 else ():
                 fn(*args)
             results += [samples.time(fn, *args) for args in part]
+            samples.settle(system.settle)
         out[name] = samples.summary(items)
         return results
 
@@ -510,6 +524,9 @@ class MemkitSystem:
     def count(self) -> int:
         return self.memory.backend.records.count()
 
+    def settle(self) -> None:
+        self.memory.backend.sync_index()
+
     def close(self) -> None:
         self.memory.close()
 
@@ -528,8 +545,9 @@ class MemkitSystem:
         memory.embedder = _Timed(embedder, spent, "embed", ("embed",))
         backend.index = _Timed(index, spent, "index", ("query", "query_many", "matching"))
         index._collection = _Timed(collection, spent, "chroma", ("query", "get"))
-        keywords = _Timed(records.keywords, spent, "store", ("docs",))
-        backend.records = _Timed(records, spent, "store", _STORE_READS, {"keywords": keywords})
+        # An instance attribute, so that the view cache's own call of ``docs`` is timed too.
+        records.keywords.docs = _Timed(records.keywords, spent, "store", ("docs",)).docs
+        backend.records = _Timed(records, spent, "store", _STORE_READS)
         parts: dict[str, list[float]] = {k: [] for k in ("total", "own", "strict", *spent)}
         try:
             for user, query in wl.searches[:WARMUP]:
@@ -547,6 +565,7 @@ class MemkitSystem:
         finally:
             memory.embedder, backend.index, backend.records = embedder, index, records
             index._collection = collection
+            del records.keywords.docs
         totals = {k: sum(v) for k, v in parts.items()}
         return {
             "search_parts": {
@@ -558,7 +577,9 @@ class MemkitSystem:
         }
 
     def add_parts(self, wl: Workload) -> dict[str, Any]:
-        """Split adds into the embed call, Chroma's write and the rest (memkit's own)."""
+        """Split adds into the embed call and the rest, and time Chroma's writes, which
+        memkit's background thread makes while the caller goes on (the index is settled
+        before the clock stops)."""
         memory = self.memory
         index = memory.backend.index
         spent = dict.fromkeys(("embed", "chroma"), 0.0)
@@ -578,13 +599,14 @@ class MemkitSystem:
                 started = time.perf_counter()
                 for batch in batches:
                     added += self.add(Call("x-parts", tuple(batch), "food", YEAR_START))
+                self.settle()
                 total = time.perf_counter() - started
                 count = sum(len(b) for b in batches)
                 out[kind] = {
                     "total_ms": total / count * 1000,
                     "embed_ms": spent["embed"] / count * 1000,
                     "chroma_ms": spent["chroma"] / count * 1000,
-                    "own_ms": (total - spent["embed"] - spent["chroma"]) / count * 1000,
+                    "rest_ms": (total - spent["embed"]) / count * 1000,
                 }
         finally:
             memory.embedder, index._collection = embedder, collection
@@ -1184,16 +1206,19 @@ def render(data: dict[str, dict[str, dict[str, Any]]]) -> str:
                 'user-scoped query, is the "before" of "nearest 10 of one user\'s 20 '
                 'memories" in the profile table below.',
             ]
-        if mk and "add_parts" in mk:
+        if mk and "rest_ms" in mk.get("add_parts", {}).get("single", {}):
             lst, one = mk["add_parts"]["list"], mk["add_parts"]["single"]
             out += [
                 "",
-                f"Where memkit's add time goes: per memory in a 20-message list, embedding "
-                f"{lst['embed_ms']:.2f} ms + Chroma {lst['chroma_ms']:.2f} ms + memkit "
-                f"{lst['own_ms']:.2f} ms = {lst['total_ms']:.2f} ms; a single-message add, "
-                f"{one['embed_ms']:.2f} + {one['chroma_ms']:.2f} + {one['own_ms']:.2f} = "
-                f"{one['total_ms']:.2f} ms (memkit's part includes the SQLite commit and its "
-                "fsync).",
+                f"Where memkit's add time goes: per memory in a 20-message list, "
+                f"{lst['total_ms']:.2f} ms = embedding {lst['embed_ms']:.2f} ms + the rest "
+                f"{lst['rest_ms']:.2f} ms; a single-message add, {one['total_ms']:.2f} ms = "
+                f"{one['embed_ms']:.2f} + {one['rest_ms']:.2f} ms. The rest is the record "
+                "store's commit (with its fsync), memkit's own work and whatever of Chroma's "
+                "writes the caller waited for: Chroma took "
+                f"{lst['chroma_ms']:.2f} and {one['chroma_ms']:.2f} ms per memory, on the "
+                "background thread that applies committed writes to the index while the "
+                "caller goes on (the clock stops once the index has them all).",
             ]
     out += ["", "### Workload", "", WORKLOAD_NOTES, "", *_profile_section(data)]
     blob = json.dumps(data, separators=(",", ":")).replace(">", "\\u003e")

@@ -107,13 +107,13 @@ Postings = dict[str, tuple[np.ndarray, np.ndarray]]
 """term -> (positions of the candidates holding it, its count in each)."""
 
 
-def postings(terms: Iterable[str] | None, docs: Sequence[Mapping[str, int]]) -> Postings:
-    """:data:`Postings` of ``terms`` (of every term when None) over ``docs``, each doc
-    a memory's term counts, by position."""
-    wanted = None if terms is None else set(terms)
+def postings(terms: Iterable[str], docs: Sequence[Mapping[str, int]]) -> Postings:
+    """:data:`Postings` of ``terms`` over ``docs``, each doc a memory's term counts, by
+    position."""
+    wanted = set(terms)
     found: dict[str, tuple[list[int], list[int]]] = {}
     for position, counts in enumerate(docs):
-        for term in counts if wanted is None else wanted.intersection(counts):
+        for term in wanted.intersection(counts):
             held = found.setdefault(term, ([], []))
             held[0].append(position)
             held[1].append(counts[term])

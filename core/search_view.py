@@ -40,18 +40,19 @@ class SearchView:
     """The candidates by position (``ids``): their timeline, term counts and lengths, and,
     when every candidate came with one, their embedding matrix.
 
-    ``indexed`` builds the postings of every term once, for views that are kept; otherwise
-    :meth:`postings` scans the candidates for the query's terms alone.
+    The postings of a term are found by scanning the candidates the first time a query
+    asks for it, then kept with the view: a view is built for one search as often as it is
+    kept for many, and most of a memory's terms are never searched for.
     """
 
-    def __init__(self, docs: Mapping[str, _Doc], *, indexed: bool = False) -> None:
+    def __init__(self, docs: Mapping[str, _Doc]) -> None:
         self.timeline = Timeline(docs, SESSION_GAP)
         self.ids: list[str] = self.timeline.ids
         values = list(docs.values())
         self.size = len(values)
         self.lengths = np.fromiter((d.length for d in values), np.float64, self.size)
         self._terms = [d.terms for d in values]
-        self._index: Postings | None = postings(None, self._terms) if indexed else None
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         vectors = [d.embedding for d in values]
         self.matrix: np.ndarray | None = None
         if values and all(v is not None for v in vectors):
@@ -59,9 +60,12 @@ class SearchView:
 
     def postings(self, terms: Iterable[str]) -> Postings:
         """term -> (positions, counts) of the candidates holding it, for ``terms``."""
-        if self._index is None:
-            return postings(terms, self._terms)
-        return {t: self._index[t] for t in dict.fromkeys(terms) if t in self._index}
+        wanted = list(dict.fromkeys(terms))
+        new = [t for t in wanted if t not in self._postings]
+        if new:
+            found = postings(new, self._terms)
+            self._postings.update((t, found.get(t)) for t in new)
+        return {t: held for t in wanted if (held := self._postings[t]) is not None}
 
     def cosines(self, vector: np.ndarray) -> np.ndarray:
         """Each candidate's cosine with ``vector`` (the stored embeddings are unit length)."""

@@ -132,7 +132,7 @@ class KeywordIndex:
         key = view_key(hashes)
         view = self._views.get(key)
         if view is None:
-            view = SearchView(self.docs(hashes, embeddings=True), indexed=True)
+            view = SearchView(self.docs(hashes, embeddings=True))
             self._views.put(key, view)
         return view
 
