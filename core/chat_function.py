@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["ChatFunction", "ChatReply", "FunctionClient"]
+__all__ = ["ChatFunction", "ChatFunctionError", "ChatReply", "FunctionClient"]
+
+
+class ChatFunctionError(Exception):
+    """The wrapped model failed (its own client's error is the ``__cause__``).
+
+    The extractor turns it into ``ExtractionError``, as it does the OpenAI SDK's errors,
+    so a failed call keeps the messages for ``Memory.replay`` whatever the provider.
+    Retrying is the wrapped model's business (LangChain and LlamaIndex models have their
+    own ``max_retries``).
+    """
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,10 @@ class FunctionClient:
         response_format: Mapping[str, Any] | None = None,
         **_options: Any,  # model, temperature, max_tokens: the wrapped model's own settings rule
     ) -> SimpleNamespace:
-        reply = self._chat([dict(m) for m in messages], response_format)
+        try:
+            reply = self._chat([dict(m) for m in messages], response_format)
+        except Exception as exc:
+            raise ChatFunctionError(f"{type(exc).__name__}: {exc}") from exc
         return SimpleNamespace(
             choices=[SimpleNamespace(message=SimpleNamespace(content=reply.content))],
             usage=SimpleNamespace(

@@ -50,6 +50,7 @@ from typing import Any
 import openai
 
 from memkit.categories import normalize_categories
+from memkit.chat_function import ChatFunctionError
 from memkit.config import LlmSettings
 from memkit.errors import ConfigError, ExtractionError
 from memkit.extraction import ExistingMemory, ExtractionContext, Message, Operation, Plan, Side
@@ -226,7 +227,7 @@ class LlmExtractor:
         if self.settings.max_tokens is not None:
             options["max_tokens"] = self.settings.max_tokens
         started = time.perf_counter()
-        failure: openai.APIError | None = None
+        failure: openai.APIError | ChatFunctionError | None = None
         completion: Any = None
         try:
             completion = self._send(options, schema)
@@ -234,10 +235,17 @@ class LlmExtractor:
             pass  # a 200 whose body is not JSON: handled like an invalid answer
         except openai.APIError as exc:  # HTTP errors, timeouts, connection errors
             failure = exc
+        except ChatFunctionError as exc:  # a framework model's own client failed
+            failure = exc
         meter.seconds += time.perf_counter() - started
         if failure is not None:
-            detail = (failure.message if isinstance(failure, openai.APIStatusError)
-                      else f"{type(failure).__name__}: {failure}")
+            detail = (
+                failure.message
+                if isinstance(failure, openai.APIStatusError)
+                else str(failure)
+                if isinstance(failure, ChatFunctionError)
+                else f"{type(failure).__name__}: {failure}"
+            )
             raise ExtractionError(
                 f"the LLM call failed after {meter.calls} attempt(s): {detail}",
                 usage=meter.counts(),

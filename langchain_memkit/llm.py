@@ -62,8 +62,8 @@ class LangChainExtractor(LlmExtractor):
         memory.add("I moved to Lisbon last month", user_id="alex")   # one model call
         memory.search("where does alex live?", user_id="alex")
 
-    Limit: memkit turns only OpenAI SDK errors into ``ExtractionError`` (messages kept for
-    replay); an error of another provider's client reaches the caller unchanged.
+    Failures: an error of the model's client (after its own retries) becomes
+    ``ExtractionError``, with the messages kept for ``Memory.replay``, as for the OpenAI SDK.
     """
 
     def __init__(

@@ -63,8 +63,8 @@ class LlamaIndexExtractor(LlmExtractor):
         memory.search("where does alex live?", user_id="alex")
 
     Pass the same ``categories`` / ``custom_instructions`` as the Memory's config.
-    Limit: memkit turns only OpenAI SDK errors into ``ExtractionError`` (messages kept
-    for replay); an error of another provider's client reaches the caller unchanged.
+    Failures: an error of the model's client (after its own retries) becomes
+    ``ExtractionError``, with the messages kept for ``Memory.replay``, as for the OpenAI SDK.
     """
 
     def __init__(

@@ -6,12 +6,14 @@ import itertools
 import json
 
 import numpy as np
+import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from langchain_memkit import LangChainEmbedder, LangChainExtractor
 from langchain_memkit.testing import ScriptedChatModel
 from memkit import Memory
+from memkit.errors import ExtractionError
 
 
 def test_embedder_satisfies_memkits_protocol() -> None:
@@ -90,3 +92,18 @@ def test_json_schema_mode_binds_the_response_format(memkit_home) -> None:
         assert memory.add("I like tea", user_id="alex").results == []
     (options,) = bound
     assert options["response_format"]["type"] == "json_schema"
+
+
+def test_a_failing_chat_model_is_an_extraction_error_and_the_add_is_kept(memkit_home) -> None:
+    class Unreachable(ScriptedChatModel):
+        def _generate(self, *args, **kwargs):  # type: ignore[override]
+            raise ConnectionError("provider unreachable")
+
+    model = Unreachable(messages=iter([]))
+    with Memory(extractor=LangChainExtractor(model)) as memory:
+        with pytest.raises(ExtractionError, match="ConnectionError: provider unreachable") as err:
+            memory.add("I moved to Lisbon", user_id="alex")
+        assert isinstance(err.value.__cause__.__cause__, ConnectionError)
+        assert memory.get_all(user_id="alex").count == 0  # nothing half-written
+        (kept,) = memory.pending()
+        assert kept["id"] == err.value.pending_id

@@ -61,3 +61,15 @@ async def test_memkit_memory_sends_each_turn_once_to_the_llm():
     assert "I live in Lisbon" in extraction.prompts[0] and "Lovely city!" in extraction.prompts[0]
     assert [r.memory for r in store.get_all(user_id="alex").results] == ["Lives in Lisbon"]
     store.close()
+
+
+def test_a_failing_llm_is_an_extraction_error_and_the_add_is_kept():
+    def unreachable(prompt: str) -> str:
+        raise TimeoutError("provider timed out")
+
+    memory = Memory(extractor=LlamaIndexExtractor(RecordingLLM(reply=unreachable)))
+    with pytest.raises(ExtractionError, match="TimeoutError: provider timed out") as err:
+        memory.add("I'm vegetarian", user_id="alex")
+    assert memory.get_all(user_id="alex").count == 0
+    assert [row["id"] for row in memory.pending()] == [err.value.pending_id]
+    memory.close()
