@@ -43,20 +43,20 @@ def hybrid_search(
     backend: Backend,
     query: str,
     vector: np.ndarray,
-    node: FilterNode | None,
     chroma: ChromaFilter,
     top_k: int,
     weights: Weights,
     now: float,
 ) -> list[tuple[str, float]]:
-    """(id, score in [0, 1]) of the ``top_k`` best memories matching ``node``, best first.
+    """(id, score in [0, 1]) of the ``top_k`` best memories matching the filter ``chroma``
+    was translated from (``chroma.source``), best first.
 
-    ``chroma`` is ``to_chroma(node)``. Every signal is an array over the candidates, by
+    Every signal is an array over the candidates, by
     their position in ``SearchView.ids``; NaN marks a memory not scored (beyond
     EXACT_LIMIT, only the pool is). Up to EXACT_LIMIT candidates, the view comes from the
     store's cache (``memkit.search_view``) when the same candidates were searched before.
     """
-    hashes = _candidates(backend, node, chroma)
+    hashes = _candidates(backend, chroma)
     if not hashes:
         return []
     keywords = backend.records.keywords
@@ -141,13 +141,13 @@ def _nearest(
     return {i: score for i, score in nearest if i in hashes}
 
 
-def _candidates(backend: Backend, node: FilterNode | None, chroma: ChromaFilter) -> dict[str, str]:
+def _candidates(backend: Backend, chroma: ChromaFilter) -> dict[str, str]:
     """id -> text hash of exactly the memories the filter matches.
 
     The usual search, scoped by entity ids alone, is answered by the record store;
     any other filter by ``matching_ids`` (Chroma, and the residual checked here).
     """
-    scope = scope_equalities(node)
+    scope = scope_equalities(chroma.source)
     if scope is not None:
         return backend.records.hashes_of_scope(scope)
     return backend.records.hashes(list(matching_ids(backend, chroma)))

@@ -298,10 +298,9 @@ class Memory:
             raise InvalidInputError(f"threshold must be a number, got {threshold!r}")
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
         _outcome.scope = scope.as_dict()
-        node = all_of([parse_filter(filters), scope_node(scope)])
-        chroma = to_chroma(node)
+        chroma = to_chroma(all_of([parse_filter(filters), scope_node(scope)]))
         vector = self.embedder.embed([query])[0]
-        hits = self._nearest(query, vector, node, chroma, top_k)
+        hits = self._nearest(query, vector, chroma, top_k)
         found = self.backend.records.get_many([memory_id for memory_id, _ in hits])
         # The threshold compares the score as returned, so threshold=hit.score keeps hit.
         scored = [(memory_id, round(score, 6)) for memory_id, score in hits]
@@ -317,7 +316,6 @@ class Memory:
         self,
         query: str,
         vector: np.ndarray,
-        node: FilterNode | None,
         chroma: ChromaFilter,
         top_k: int,
     ) -> list[tuple[str, float]]:
@@ -328,9 +326,7 @@ class Memory:
                 context=settings.context_weight,
                 time=settings.time_weight,
             )
-            return hybrid_search(
-                self.backend, query, vector, node, chroma, top_k, weights, time.time()
-            )
+            return hybrid_search(self.backend, query, vector, chroma, top_k, weights, time.time())
         index = self.backend.index
         if chroma.residual is None:
             return index.query(vector, chroma, top_k)
