@@ -61,6 +61,10 @@ __all__ = ["Memory"]
 
 _EMBEDDERS: dict[str, Embedder] = {}
 
+# Plans made without the write lock before an add plans holding it: each is wasted only
+# when the same entity was written while it was made.
+PLAN_TRIES = 2
+
 
 def _shared_embedder(config: MemoryConfig) -> Embedder:
     """Loading the ONNX model costs a few hundred ms; every Memory in a process shares it."""
@@ -169,12 +173,12 @@ class Memory:
             created_at=now if timestamp is None else parse_timestamp(timestamp),
             now=now,
         )
-        with self.backend.write_lock:
-            if infer:
-                writes, events = self._infer(parsed, scope, request, _outcome, timestamp)
-            else:
+        if infer:
+            events = self._add_inferred(parsed, scope, request, _outcome, timestamp)
+        else:
+            with self.backend.write_lock:
                 writes, events = self._verbatim(parsed, scope, request)
-            self.backend.write(writes)
+                self.backend.write(writes)
         _outcome.counts.update(
             {e: sum(1 for x in events if x.event == e) for e in ("ADD", "UPDATE", "DELETE", "NONE")}
         )
@@ -225,6 +229,34 @@ class Memory:
                     found[(memory.hash, side)] = memory
         return found
 
+    def _add_inferred(
+        self,
+        messages: Sequence[Any],
+        scope: Scope,
+        request: AddRequest,
+        outcome: Outcome,
+        timestamp: Any,
+    ) -> list[Any]:
+        """Plan without the store's write lock, so that a slow model (one LLM call per add)
+        does not hold up every other write; write the plan only if no memory of the scope
+        was written while it was made. Otherwise plan again from what is there now, and
+        after PLAN_TRIES plans, plan holding the lock."""
+
+        def state() -> list[tuple[int, ...]]:
+            return [self.backend.writes_to(scope.for_side(s).as_dict()) for s in scope.sides()]
+
+        for _ in range(PLAN_TRIES):
+            seen = state()
+            writes, events = self._infer(messages, scope, request, outcome, timestamp)
+            with self.backend.write_lock:
+                if state() == seen:
+                    self.backend.write(writes)
+                    return events
+        with self.backend.write_lock:
+            writes, events = self._infer(messages, scope, request, outcome, timestamp)
+            self.backend.write(writes)
+            return events
+
     def _infer(
         self,
         messages: Sequence[Any],
@@ -240,12 +272,12 @@ class Memory:
         lookup = StoreLookup(self.backend, self.embedder, scope)
         try:
             plan = self.extractor.plan(messages, scope.sides(), lookup)
-            outcome.counts.update(plan.usage)
+            _add_counts(outcome.counts, plan.usage)
             texts = [op.text for op in plan.operations if op.event in ("ADD", "UPDATE") and op.text]
             vectors = lookup.vectors_for(texts)
             return plan_writes(plan.operations, lookup.shown, vectors, request)
         except ExtractionError as exc:
-            outcome.counts.update(exc.usage)
+            _add_counts(outcome.counts, exc.usage)
             options = {
                 **scope.as_dict(),
                 "metadata": dict(request.metadata),
@@ -662,6 +694,12 @@ class Memory:
             for key in ("llm_calls", "prompt_tokens", "completion_tokens", "llm_ms"):
                 totals[key] += int(entry["counts"].get(key, 0))
         return totals
+
+
+def _add_counts(counts: dict[str, int], more: Mapping[str, int]) -> None:
+    """Sum into ``counts``: an add that planned twice spent both plans' tokens."""
+    for key, value in more.items():
+        counts[key] = counts.get(key, 0) + value
 
 
 def _required_scope(

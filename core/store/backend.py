@@ -18,6 +18,8 @@ import atexit
 import logging
 import threading
 import time
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from memkit.errors import ConfigError, VectorStoreError
 from memkit.store.index import VectorIndex, generation_dir, revision, switch_generation
 from memkit.store.index_writer import IndexWriter, replay_journal
 from memkit.store.lock import DirectoryLock
-from memkit.store.records import RecordStore, WriteSet
+from memkit.store.records import ENTITY_FIELDS, RecordStore, WriteSet
 
 __all__ = ["Backend", "RepairReport", "open_backend"]
 
@@ -74,6 +76,8 @@ class Backend:
         # Embedded, this process alone reads the index (the directory lock): it can take
         # writes in the background. On a server, other processes read it too.
         self._writer = IndexWriter(index, self.records, background=self.lock is not None)
+        self._entity_writes: Counter[tuple[str, str]] = Counter()  # (id field, value) -> writes
+        self._resets = 0
         self.activity = ActivityLog(self.records)
 
     @property
@@ -162,6 +166,16 @@ class Backend:
             return
         with self.write_lock:
             self._writer.commit(writes)
+            for memory in (*writes.inserts, *writes.updates, *writes.deletes):
+                for name in ENTITY_FIELDS.values():
+                    value = getattr(memory, name)
+                    if value is not None:
+                        self._entity_writes[(name, value)] += 1
+
+    def writes_to(self, scope: Mapping[str, str]) -> tuple[int, ...]:
+        """A stamp of the writes this process made to memories carrying each of ``scope``'s
+        ids: equal stamps mean no memory of that scope was written (or reset) in between."""
+        return (self._resets, *(self._entity_writes[pair] for pair in sorted(scope.items())))
 
     def sync_index(self) -> None:
         """Apply committed writes the index has not taken yet (VectorStoreError if it fails)."""
@@ -171,6 +185,7 @@ class Backend:
         with self.write_lock:
             self._writer.reset()
             self.records.reset()
+            self._resets += 1
 
     def close(self) -> None:
         self.activity.flush()
