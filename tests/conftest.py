@@ -55,11 +55,38 @@ class SyncView:
         return call
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[Any]:
+    """A PostgreSQL server for the session (pgserver's wheel: PostgreSQL 16 binaries),
+    listening on a unix socket in a temporary directory only."""
+    import pgserver  # the dev extra's
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """The SQLAlchemy URL of a fresh, empty database for this test."""
+    name = f"t{abs(hash(request.node.nodeid)) % 10**12}_{os.getpid()}"
+    postgres_server.psql(f"DROP DATABASE IF EXISTS {name};")
+    postgres_server.psql(f"CREATE DATABASE {name};")
+    uri = postgres_server.get_uri(name)
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(params=["sync", "async", "postgres"])
 def memory(request) -> Iterator[Any]:
-    """A fresh store, driven through Memory or through AsyncMemory."""
+    """A fresh store, driven through Memory or through AsyncMemory; "postgres" is Memory
+    with PostgreSQL as the record store (Chroma embedded, as in the default)."""
     if request.param == "sync":
         mem = Memory()
+        yield mem
+        mem.close()
+    elif request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        mem = Memory(config={"record_store": {"url": url}})
         yield mem
         mem.close()
     else:

@@ -18,7 +18,18 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Select, bindparam, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from memkit.errors import HistoryError
@@ -168,6 +179,9 @@ _ID, _MEMORY, _HASH, _USER, _AGENT, _APP, _RUN, _META, _CATS, _VEC, _CREATED, _U
         "updated_at",
     )
 )
+# PostgreSQL advisory lock id for schema changes: a fixed 64-bit number of memkit's own.
+_SCHEMA_LOCK_KEY = int.from_bytes(b"memkitdb", "big") >> 1
+
 # Built once: SQLAlchemy then reuses the compiled form without recomputing its cache key.
 _GET_MANY = select(schema.memories).where(
     schema.memories.c.id.in_(bindparam("ids", expanding=True))
@@ -235,15 +249,32 @@ class RecordStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine = _engine(url)
-        with self._guard(), self._engine.begin() as conn:
-            migrate(conn)
         self.keywords = KeywordIndex(self._engine, self)
-        self.keywords.sync()
+        with self._guard(), self._schema_lock():
+            with self._engine.begin() as conn:
+                migrate(conn)
+            self.keywords.sync()
         self.transcripts = TranscriptLog(self._engine, self)
         self.pending = PendingExtractions(self._engine, self)
 
     def close(self) -> None:
         self._engine.dispose()
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Processes that open one new PostgreSQL database at the same moment (the workers
+        of a server) take turns to create its tables, instead of racing to create them
+        twice. A SQLite store is opened by one process at a time (the directory lock)."""
+        if self._engine.dialect.name != "postgresql":
+            yield
+            return
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+                conn.commit()
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
