@@ -60,14 +60,28 @@ def main(job_path: str, out_path: str) -> None:
     from mem0.exceptions import MemoryError as Mem0Error
 
     config = {
-        "llm": {"provider": "openai", "config": {
-            "model": job["model"], "api_key": "offline", "openai_base_url": job["url"],
-            "temperature": 0.0}},
-        "embedder": {"provider": "openai", "config": {
-            "model": "text-embedding-3-small", "api_key": "offline",
-            "openai_base_url": job["url"], "embedding_dims": job["dims"]}},
-        "vector_store": {"provider": "chroma", "config": {
-            "collection_name": "mem0bench", "path": str(work / "chroma")}},
+        "llm": {
+            "provider": "openai",
+            "config": {
+                "model": job["model"],
+                "api_key": "offline",
+                "openai_base_url": job["url"],
+                "temperature": 0.0,
+            },
+        },
+        "embedder": {
+            "provider": "openai",
+            "config": {
+                "model": "text-embedding-3-small",
+                "api_key": "offline",
+                "openai_base_url": job["url"],
+                "embedding_dims": job["dims"],
+            },
+        },
+        "vector_store": {
+            "provider": "chroma",
+            "config": {"collection_name": "mem0bench", "path": str(work / "chroma")},
+        },
         "history_db_path": str(work / "history.db"),
     }
     memory = Memory.from_config(config)
@@ -81,9 +95,17 @@ def main(job_path: str, out_path: str) -> None:
     for user_id in sorted({a["user_id"] for a in job["adds"]}):
         page = memory.get_all(filters={"user_id": user_id}, top_k=1000)
         stored[user_id] = [m["memory"] for m in page["results"]]
-    Path(out_path).write_text(json.dumps(
-        {"adds": len(job["adds"]), "errors": errors, "memories": stored,
-         "network_attempts": ATTEMPTS}, indent=1))
+    Path(out_path).write_text(
+        json.dumps(
+            {
+                "adds": len(job["adds"]),
+                "errors": errors,
+                "memories": stored,
+                "network_attempts": ATTEMPTS,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,10 @@ async def run(path: str, llm: LLM) -> dict[str, Any]:
     # A new MemkitMemory is a new session: empty transcript, same long-term memory.
     friday = MemkitMemory.from_client(store, user_id="alex")
     second = await agent.run("Where do I live, and what should I order tonight?", memory=friday)
-    print(f"session 2  alex> Where do I live, and what should I order tonight?\n"
-          f"           agent> {second}")
+    print(
+        f"session 2  alex> Where do I live, and what should I order tonight?\n"
+        f"           agent> {second}"
+    )
 
     remembered = [m.memory for m in store.get_all(user_id="alex").results]
     print("memkit holds for alex:", remembered)

@@ -28,6 +28,7 @@ from memkit import Memory
 def make_llm(known: list[str]) -> LLM:
     """A real model when OPENAI_API_KEY is set; else a stand-in that says what it was shown."""
     if not os.environ.get("OPENAI_API_KEY"):
+
         def reply(prompt: str) -> str:
             seen = [memory for memory in known if memory in prompt]
             return f"(offline stand-in) my context held: {'; '.join(seen) or 'nothing'}"
@@ -56,8 +57,9 @@ def main(llm: LLM | None = None, path: str | None = None) -> dict[str, Any]:
         engine = CondensePlusContextChatEngine.from_defaults(
             retriever,
             llm=llm or make_llm(everyone),
-            memory=ChatMemoryBuffer.from_defaults(token_limit=3000,
-                                                  tokenizer_fn=offline_tokenizer()),
+            memory=ChatMemoryBuffer.from_defaults(
+                token_limit=3000, tokenizer_fn=offline_tokenizer()
+            ),
             system_prompt="You are a cooking assistant. Use what you know about the user.",
         )
         question = "What should I cook for dinner tonight?"

@@ -50,8 +50,12 @@ def chat_memory(session_id: str, block: MemkitMemoryBlock) -> ChatMemory:
     # A small budget so Monday's chat overflows and gets flushed; tokenizer_fn keeps
     # LlamaIndex from downloading its default tokenizer.
     return ChatMemory.from_defaults(
-        session_id=session_id, token_limit=80, chat_history_token_ratio=0.5,
-        token_flush_size=30, memory_blocks=[block], tokenizer_fn=offline_tokenizer(),
+        session_id=session_id,
+        token_limit=80,
+        chat_history_token_ratio=0.5,
+        token_flush_size=30,
+        memory_blocks=[block],
+        tokenizer_fn=offline_tokenizer(),
     )
 
 

@@ -183,8 +183,11 @@ def build_chat(prompt: PromptInput) -> list[dict[str, str]]:
         for name, description in prompt.categories.items()
     ]
     if prompt.custom_instructions and prompt.custom_instructions.strip():
-        system += ["", "Project instructions (they override the rules above):",
-                   prompt.custom_instructions.strip()]
+        system += [
+            "",
+            "Project instructions (they override the rules above):",
+            prompt.custom_instructions.strip(),
+        ]
     return [
         {"role": "system", "content": "\n".join(system)},
         {"role": "user", "content": _user_block(prompt)},
@@ -221,9 +224,7 @@ def _user_block(prompt: PromptInput) -> str:
     return "\n".join(lines)
 
 
-def repair_chat(
-    chat: Sequence[Mapping[str, str]], reply: str, error: str
-) -> list[dict[str, str]]:
+def repair_chat(chat: Sequence[Mapping[str, str]], reply: str, error: str) -> list[dict[str, str]]:
     """The one repair attempt: the same call plus the rejected reply and why it was rejected."""
     return [
         *[dict(m) for m in chat],
@@ -330,8 +331,9 @@ def _source(item: Mapping[str, Any], where: str, prompt: PromptInput) -> Side:
     source = item.get("source")
     if isinstance(source, bool) or not isinstance(source, int) or source not in prompt.sources:
         allowed = ", ".join(map(str, sorted(prompt.sources)))
-        raise ReplyError(f"{where}.source is {source!r}; it must be one of the source "
-                         f"messages: {allowed}")
+        raise ReplyError(
+            f"{where}.source is {source!r}; it must be one of the source messages: {allowed}"
+        )
     return prompt.sources[source]
 
 
@@ -364,16 +366,22 @@ def _operation(item: Any, i: int, prompt: PromptInput) -> Operation:
     if event != "ADD":
         if not isinstance(target, str) or target not in prompt.shown:
             aliases = ", ".join(prompt.shown) or "none were shown"
-            raise ReplyError(f"{where}.target is {target!r}; {event} needs the alias of an "
-                             f"existing memory ({aliases})")
+            raise ReplyError(
+                f"{where}.target is {target!r}; {event} needs the alias of an "
+                f"existing memory ({aliases})"
+            )
         shown = prompt.shown[target]
         if side not in shown.sides:
-            raise ReplyError(f"{where}: message {item['source']} gives facts about the {side}, "
-                             f"but {target} is a memory of the {'/'.join(sorted(shown.sides))}")
+            raise ReplyError(
+                f"{where}: message {item['source']} gives facts about the {side}, "
+                f"but {target} is a memory of the {'/'.join(sorted(shown.sides))}"
+            )
         target_id = shown.memory.id
     elif target is not None:
-        raise ReplyError(f"{where} is ADD with target {target!r}; an ADD has target null "
-                         "(use UPDATE to change an existing memory)")
+        raise ReplyError(
+            f"{where} is ADD with target {target!r}; an ADD has target null "
+            "(use UPDATE to change an existing memory)"
+        )
     return Operation(
         event=event,
         side=side,
@@ -393,8 +401,9 @@ def _forget(item: Any, i: int, prompt: PromptInput) -> ForgetRequest:
         raise ReplyError(f"{where}.categories must be a non-empty list of category names")
     unknown = [c for c in raw if c.strip().lower() not in prompt.categories]
     if unknown:
-        raise ReplyError(f"{where}.categories has unknown names {unknown}; use names from the "
-                         "category list")
+        raise ReplyError(
+            f"{where}.categories has unknown names {unknown}; use names from the category list"
+        )
     return ForgetRequest(side, _categories(item, where, prompt))
 
 
@@ -413,8 +422,11 @@ def _tidy(operations: list[Operation], prompt: PromptInput) -> list[Operation]:
         for side in shown.sides:
             known.setdefault((side, _norm(shown.memory.text)), shown.memory.id)
     texts = {s.memory.id: _norm(s.memory.text) for s in prompt.shown.values()}
-    user_facts = [content_words(op.text) for op in operations
-                  if op.side == "user" and op.text and op.event in ("ADD", "UPDATE")]
+    user_facts = [
+        content_words(op.text)
+        for op in operations
+        if op.side == "user" and op.text and op.event in ("ADD", "UPDATE")
+    ]
     out: list[Operation] = []
     added: set[tuple[Side, str]] = set()
     for op in operations:

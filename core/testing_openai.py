@@ -76,8 +76,13 @@ class ScriptedReply:
         **options: Any,
     ) -> ScriptedReply:
         """An OpenAI-style error body with ``status``; 429/5xx ask for a 5 ms retry delay."""
-        kind = "rate_limit_error" if status == 429 else "server_error" if status >= 500 else (
-            "invalid_request_error")
+        kind = (
+            "rate_limit_error"
+            if status == 429
+            else "server_error"
+            if status >= 500
+            else ("invalid_request_error")
+        )
         body = json.dumps({"error": {"message": message, "type": kind, "code": None}})
         retry = _FAST_RETRY if status == 429 or status >= 500 else {}
         return cls(
@@ -89,7 +94,10 @@ class ScriptedReply:
 
     @classmethod
     def raw(
-        cls, body: bytes | str, status: int = 200, content_type: str = "application/json",
+        cls,
+        body: bytes | str,
+        status: int = 200,
+        content_type: str = "application/json",
         **options: Any,
     ) -> ScriptedReply:
         """Exactly these bytes as the response body (a truncated or non-JSON body)."""
@@ -224,8 +232,10 @@ class ScriptedOpenAI:
         if request.path.endswith("/embeddings"):
             return ScriptedReply(), self._embeddings(request)
         if request.method == "GET" and request.path.endswith("/models"):
-            body = {"object": "list", "data": [{"id": "scripted", "object": "model",
-                                                "created": 0, "owned_by": "memkit"}]}
+            body = {
+                "object": "list",
+                "data": [{"id": "scripted", "object": "model", "created": 0, "owned_by": "memkit"}],
+            }
             return ScriptedReply(), json.dumps(body).encode()
         if not request.path.endswith("/chat/completions"):
             return ScriptedReply.error(404, f"no route {request.path}"), b""
@@ -261,8 +271,11 @@ class ScriptedOpenAI:
         if reply.usage:
             prompt = request.prompt_tokens
             completion = count_tokens(reply.content or "")
-            out["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                            "total_tokens": prompt + completion}
+            out["usage"] = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            }
         return json.dumps(out).encode()
 
     def _embeddings(self, request: RecordedRequest) -> bytes:
@@ -275,8 +288,10 @@ class ScriptedOpenAI:
         tokens = sum(count_tokens(t) for t in texts)
         out = {
             "object": "list",
-            "data": [{"object": "embedding", "index": i, "embedding": [float(x) for x in v]}
-                     for i, v in enumerate(vectors)],
+            "data": [
+                {"object": "embedding", "index": i, "embedding": [float(x) for x in v]}
+                for i, v in enumerate(vectors)
+            ],
             "model": str(body.get("model", "scripted")),
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }

@@ -73,9 +73,7 @@ def split_turns(
     return complete, current
 
 
-def with_recall(
-    history: list[ChatMessage], recall: str, insert: str
-) -> list[ChatMessage]:
+def with_recall(history: list[ChatMessage], recall: str, insert: str) -> list[ChatMessage]:
     """``history`` with the recalled memories added, never mutating the given messages.
 
     ``insert="system"`` merges them into a leading system message or adds one;
@@ -88,8 +86,9 @@ def with_recall(
     if insert == "user":
         for i in range(len(out) - 1, -1, -1):
             if out[i].role == MessageRole.USER:
-                out[i] = ChatMessage(role=MessageRole.USER,
-                                     content=f"{recall}\n\n{out[i].content or ''}")
+                out[i] = ChatMessage(
+                    role=MessageRole.USER, content=f"{recall}\n\n{out[i].content or ''}"
+                )
                 return out
         return [*out, ChatMessage(role=MessageRole.USER, content=recall)]
     if out and out[0].role == MessageRole.SYSTEM:

@@ -42,10 +42,14 @@ _TEXT_FIELDS = frozenset(("text", "keywords"))
 _UNFILTERABLE = frozenset(("hash", "memory_id", "score"))
 
 _COMPARE = {
-    FilterOperator.EQ: "eq", FilterOperator.NE: "ne",
-    FilterOperator.GT: "gt", FilterOperator.GTE: "gte",
-    FilterOperator.LT: "lt", FilterOperator.LTE: "lte",
-    FilterOperator.IN: "in", FilterOperator.NIN: "nin",
+    FilterOperator.EQ: "eq",
+    FilterOperator.NE: "ne",
+    FilterOperator.GT: "gt",
+    FilterOperator.GTE: "gte",
+    FilterOperator.LT: "lt",
+    FilterOperator.LTE: "lte",
+    FilterOperator.IN: "in",
+    FilterOperator.NIN: "nin",
 }
 _SUBSTRING = {
     FilterOperator.TEXT_MATCH: "contains",
@@ -53,16 +57,30 @@ _SUBSTRING = {
 }
 # Which LlamaIndex operators each kind of key accepts, and the memkit operator.
 _TABLE: dict[str, dict[FilterOperator, str]] = {
-    "id": {op: _COMPARE[op] for op in (FilterOperator.EQ, FilterOperator.NE,
-                                       FilterOperator.IN, FilterOperator.NIN)},
-    "date": {op: _COMPARE[op] for op in (FilterOperator.EQ, FilterOperator.NE,
-                                         FilterOperator.GT, FilterOperator.GTE,
-                                         FilterOperator.LT, FilterOperator.LTE)},
+    "id": {
+        op: _COMPARE[op]
+        for op in (FilterOperator.EQ, FilterOperator.NE, FilterOperator.IN, FilterOperator.NIN)
+    },
+    "date": {
+        op: _COMPARE[op]
+        for op in (
+            FilterOperator.EQ,
+            FilterOperator.NE,
+            FilterOperator.GT,
+            FilterOperator.GTE,
+            FilterOperator.LT,
+            FilterOperator.LTE,
+        )
+    },
     "text": {**_SUBSTRING, FilterOperator.CONTAINS: "contains"},
     "categories": {
-        FilterOperator.EQ: "eq", FilterOperator.NE: "ne",
-        FilterOperator.CONTAINS: "contains", FilterOperator.ANY: "in",
-        FilterOperator.IN: "in", FilterOperator.NIN: "nin", FilterOperator.ALL: "eq",
+        FilterOperator.EQ: "eq",
+        FilterOperator.NE: "ne",
+        FilterOperator.CONTAINS: "contains",
+        FilterOperator.ANY: "in",
+        FilterOperator.IN: "in",
+        FilterOperator.NIN: "nin",
+        FilterOperator.ALL: "eq",
     },
     "metadata": {**_COMPARE, **_SUBSTRING},
 }
@@ -106,7 +124,7 @@ def _one(item: MetadataFilter, path: tuple[str | int, ...]) -> dict[str, Any]:
     if key in _UNFILTERABLE:
         raise InvalidFilterError(f"{key!r} cannot be filtered on", here)
     if key.startswith("metadata.") and len(key) > len("metadata."):
-        kind, name = "metadata", key[len("metadata."):]
+        kind, name = "metadata", key[len("metadata.") :]
     elif key in _ID_FIELDS:
         kind, name = "id", key
     elif key in _DATE_FIELDS:

@@ -104,8 +104,9 @@ class MemkitMemory(BaseMemory):
         run_id: str | None = None,
         **data: Any,
     ) -> None:
-        scope = build_context(context, user_id=user_id, agent_id=agent_id, app_id=app_id,
-                              run_id=run_id)
+        scope = build_context(
+            context, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
+        )
         super().__init__(context=scope, **data)
         self._client = Client.of(memory)
 
@@ -143,8 +144,11 @@ class MemkitMemory(BaseMemory):
     # ---- decisions (no I/O) ---------------------------------------------------------------
 
     def _search_kwargs(self) -> dict[str, Any]:
-        return {"top_k": self.similarity_top_k, "threshold": self.threshold,
-                **self.context.search_kwargs(self.filters)}
+        return {
+            "top_k": self.similarity_top_k,
+            "threshold": self.threshold,
+            **self.context.search_kwargs(self.filters),
+        }
 
     def _add_kwargs(self) -> dict[str, Any]:
         return {"infer": self.infer, "metadata": self.metadata, **self.context.ids()}
@@ -160,7 +164,9 @@ class MemkitMemory(BaseMemory):
         return recall_query(pairs)
 
     def _compose(
-        self, transcript: Sequence[TranscriptMessage], hits: Sequence[SearchHit],
+        self,
+        transcript: Sequence[TranscriptMessage],
+        hits: Sequence[SearchHit],
         initial_token_count: int,
     ) -> list[ChatMessage]:
         recall = format_recall(hits, self.recall_token_limit, self.recall_header)
@@ -218,8 +224,9 @@ class MemkitMemory(BaseMemory):
     ) -> list[ChatMessage]:
         transcript = await self._client.aio.get_messages(self.session_id)
         query = self._query(transcript, input)
-        hits = (await self._client.aio.search(query, **self._search_kwargs())).results \
-            if query else []
+        hits = (
+            (await self._client.aio.search(query, **self._search_kwargs())).results if query else []
+        )
         return self._compose(transcript, hits, kwargs.get("initial_token_count") or 0)
 
     async def aget_all(self) -> list[ChatMessage]:
@@ -280,8 +287,8 @@ def _diff(
     old = [(m.role, m.content) for m in current]
     same = 0
     while same < min(len(old), len(stored)) and old[same] == (
-        stored[same]["role"], stored[same]["content"]
+        stored[same]["role"],
+        stored[same]["content"],
     ):
         same += 1
     return stored, stored[same:]
-

@@ -77,8 +77,9 @@ class MemkitMemoryBlock(BaseMemoryBlock[str]):
         run_id: str | None = None,
         **data: Any,
     ) -> None:
-        scope = build_context(context, user_id=user_id, agent_id=agent_id, app_id=app_id,
-                              run_id=run_id)
+        scope = build_context(
+            context, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
+        )
         super().__init__(context=scope, **data)
         self._client = Client.of(memory)
 
@@ -87,15 +88,15 @@ class MemkitMemoryBlock(BaseMemoryBlock[str]):
     def _translate_filters(cls, value: Any) -> dict[str, Any] | None:
         return resolve_filters(value)
 
-    async def _aget(
-        self, messages: list[ChatMessage] | None = None, **block_kwargs: Any
-    ) -> str:
+    async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
         """The memories relevant to the latest user turns; ``session_id`` is not a filter."""
         query = recall_query(turns(messages or []))
         if not query:
             return ""
         found = await self._client.aio.search(
-            query, top_k=self.similarity_top_k, threshold=self.threshold,
+            query,
+            top_k=self.similarity_top_k,
+            threshold=self.threshold,
             **self.context.search_kwargs(self.filters),
         )
         text = format_recall(found.results, self.token_limit, self.header)

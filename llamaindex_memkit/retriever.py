@@ -20,8 +20,16 @@ from memkit.models import SearchHit
 
 __all__ = ["MemkitRetriever", "hit_to_node"]
 
-_RECORD_FIELDS = ("user_id", "agent_id", "app_id", "run_id", "categories",
-                  "created_at", "updated_at", "hash")
+_RECORD_FIELDS = (
+    "user_id",
+    "agent_id",
+    "app_id",
+    "run_id",
+    "categories",
+    "created_at",
+    "updated_at",
+    "hash",
+)
 # The model sees the memory, its categories and when it was recorded; ids stay out.
 _HIDDEN_FROM_LLM = ["user_id", "agent_id", "app_id", "run_id", "updated_at", "hash"]
 
@@ -79,8 +87,9 @@ class MemkitRetriever(BaseRetriever):
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
-        self.context = build_context(context, user_id=user_id, agent_id=agent_id,
-                                     app_id=app_id, run_id=run_id)
+        self.context = build_context(
+            context, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
+        )
         self.similarity_top_k = similarity_top_k
         self.threshold = threshold
         self.filters = resolve_filters(filters)
@@ -93,8 +102,11 @@ class MemkitRetriever(BaseRetriever):
         return self._client.sync
 
     def _search_kwargs(self) -> dict[str, Any]:
-        return {"top_k": self.similarity_top_k, "threshold": self.threshold,
-                **self.context.search_kwargs(self.filters)}
+        return {
+            "top_k": self.similarity_top_k,
+            "threshold": self.threshold,
+            **self.context.search_kwargs(self.filters),
+        }
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         found = self._client.sync.search(query_bundle.query_str, **self._search_kwargs())

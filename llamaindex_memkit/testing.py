@@ -84,10 +84,16 @@ class RecordingLLM(MockFunctionCallingLLM):
         self._options.append(dict(kwargs))
         answered = bool(messages) and messages[-1].role == MessageRole.TOOL
         if self.call_tool and kwargs.get("tools") and not answered:
-            return ChatMessage(role=MessageRole.ASSISTANT, blocks=[ToolCallBlock(
-                tool_call_id=f"call-{uuid.uuid4().hex[:8]}", tool_name=self.call_tool,
-                tool_kwargs={},
-            )])
+            return ChatMessage(
+                role=MessageRole.ASSISTANT,
+                blocks=[
+                    ToolCallBlock(
+                        tool_call_id=f"call-{uuid.uuid4().hex[:8]}",
+                        tool_name=self.call_tool,
+                        tool_kwargs={},
+                    )
+                ],
+            )
         text = self._reply(prompt)
         if self.react:
             text = f"Thought: I can answer without using any more tools.\nAnswer: {text}"

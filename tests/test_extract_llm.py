@@ -52,8 +52,13 @@ def prompt_for(
 
 
 def item(event="ADD", source=2, text="Is vegetarian", target=None, categories=()) -> dict:
-    return {"event": event, "source": source, "text": text, "target": target,
-            "categories": list(categories)}
+    return {
+        "event": event,
+        "source": source,
+        "text": text,
+        "target": target,
+        "categories": list(categories),
+    }
 
 
 def answer(*items: dict, forget: Sequence[dict] = ()) -> str:
@@ -88,7 +93,8 @@ def test_recalled_memory_blocks_are_cut_out_and_a_recall_only_message_is_no_sour
     mixed = "Relevant memories:\n- Lives in Paris\n* Likes jazz\n\nI just moved to Rome."
     assert without_recall(mixed) == "I just moved to Rome."
     assert without_recall("My memory is bad but I love chess.") == (
-        "My memory is bad but I love chess.")
+        "My memory is bad but I love chess."
+    )
     messages = msgs(("assistant", recall), ("user", mixed))
     assert sources_of(messages, ["user", "assistant"]) == {2: "user"}
     user_block = build_chat(prompt_for(messages, ["user", "assistant"]))[1]["content"]
@@ -110,16 +116,22 @@ def test_context_messages_are_cut_and_labelled():
 
 def test_aliases_replace_ids_and_a_memory_shown_for_both_sides_gets_one_alias():
     shared = memory("id-shared", "Project is memkit")
-    table = alias_table({"user": [memory("id-u", "Likes tea"), shared],
-                         "assistant": [shared, memory("id-a", "Name is Alice")]})
+    table = alias_table(
+        {
+            "user": [memory("id-u", "Likes tea"), shared],
+            "assistant": [shared, memory("id-a", "Name is Alice")],
+        }
+    )
     assert {a: (s.memory.id, sorted(s.sides)) for a, s in table.items()} == {
         "m1": ("id-u", ["user"]),
         "m2": ("id-shared", ["assistant", "user"]),
         "m3": ("id-a", ["assistant"]),
     }
-    prompt = prompt_for(CHAT, ["user", "assistant"],
-                        {"user": [memory("id-u", "Likes tea")],
-                         "assistant": [memory("id-a", "Name is Alice")]})
+    prompt = prompt_for(
+        CHAT,
+        ["user", "assistant"],
+        {"user": [memory("id-u", "Likes tea")], "assistant": [memory("id-a", "Name is Alice")]},
+    )
     chat = build_chat(prompt)
     text = chat[0]["content"] + chat[1]["content"]
     assert "id-u" not in text and "id-a" not in text
@@ -140,8 +152,9 @@ def test_categories_and_custom_instructions_reach_the_system_prompt():
 
 
 def test_schema_enums_hold_exactly_what_was_shown():
-    prompt = prompt_for(CHAT, ["user"], {"user": [memory("a", "Likes tea")]},
-                        categories={"food": "", "travel": ""})
+    prompt = prompt_for(
+        CHAT, ["user"], {"user": [memory("a", "Likes tea")]}, categories={"food": "", "travel": ""}
+    )
     schema = response_schema(prompt)
     item_schema = schema["properties"]["memories"]["items"]
     assert item_schema["properties"]["source"]["enum"] == [2, 4]
@@ -150,7 +163,8 @@ def test_schema_enums_hold_exactly_what_was_shown():
     assert schema["additionalProperties"] is False and item_schema["additionalProperties"] is False
     no_memories = response_schema(prompt_for(CHAT))
     assert no_memories["properties"]["memories"]["items"]["properties"]["target"] == {
-        "type": "null"}
+        "type": "null"
+    }
 
 
 def test_chat_tokens_counts_content_plus_message_overhead():
@@ -162,13 +176,19 @@ def test_chat_tokens_counts_content_plus_message_overhead():
 
 
 def test_a_valid_reply_maps_aliases_back_to_ids():
-    prompt = prompt_for(CHAT, ["user"], {"user": [memory("id-1", "Eats meat", "food"),
-                                                  memory("id-2", "Lives in Oslo")]})
-    reply = parse_reply(answer(
-        item("UPDATE", 2, "Is vegetarian", "m1", ["food_preferences"]),
-        item("NONE", 4, None, "m2"),
-        item("DELETE", 4, "ignored", "m2"),
-    ), prompt)
+    prompt = prompt_for(
+        CHAT,
+        ["user"],
+        {"user": [memory("id-1", "Eats meat", "food"), memory("id-2", "Lives in Oslo")]},
+    )
+    reply = parse_reply(
+        answer(
+            item("UPDATE", 2, "Is vegetarian", "m1", ["food_preferences"]),
+            item("NONE", 4, None, "m2"),
+            item("DELETE", 4, "ignored", "m2"),
+        ),
+        prompt,
+    )
     ops = [(o.event, o.side, o.text, o.target_id, o.categories) for o in reply.operations]
     assert ops == [
         ("UPDATE", "user", "Is vegetarian", "id-1", ("food_preferences",)),
@@ -179,8 +199,9 @@ def test_a_valid_reply_maps_aliases_back_to_ids():
 
 def test_fenced_json_and_unknown_categories_are_tolerated():
     prompt = prompt_for(CHAT)
-    reply = parse_reply("```json\n" + answer(item(categories=["food_preferences", "bogus"]))
-                        + "\n```", prompt)
+    reply = parse_reply(
+        "```json\n" + answer(item(categories=["food_preferences", "bogus"])) + "\n```", prompt
+    )
     assert reply.operations[0].categories == ("food_preferences",)
     chatty = "Sure! Here it is: " + answer(item()) + " Hope that helps."
     assert parse_reply(chatty, prompt).operations[0].text == "Is vegetarian"
@@ -210,16 +231,19 @@ def test_fenced_json_and_unknown_categories_are_tolerated():
     ],
 )
 def test_invalid_replies_are_rejected_with_a_reason_the_model_can_act_on(reply, complaint):
-    prompt = prompt_for(CHAT, ["user"], {"user": [memory("id-1", "Eats meat")]},
-                        categories={"food_preferences": ""})
+    prompt = prompt_for(
+        CHAT, ["user"], {"user": [memory("id-1", "Eats meat")]}, categories={"food_preferences": ""}
+    )
     with pytest.raises(ReplyError, match=complaint):
         parse_reply(reply, prompt)
 
 
 def test_a_target_of_the_other_side_is_rejected():
-    prompt = prompt_for(CHAT, ["user", "assistant"],
-                        {"user": [memory("u1", "Is vegetarian")],
-                         "assistant": [memory("a1", "Name is Bob")]})
+    prompt = prompt_for(
+        CHAT,
+        ["user", "assistant"],
+        {"user": [memory("u1", "Is vegetarian")], "assistant": [memory("a1", "Name is Bob")]},
+    )
     with pytest.raises(ReplyError, match="m1 is a memory of the user"):
         parse_reply(answer(item("UPDATE", 3, "Name is Alice", "m1")), prompt)
     ok = parse_reply(answer(item("UPDATE", 3, "Name is Alice", "m2")), prompt)
@@ -228,14 +252,17 @@ def test_a_target_of_the_other_side_is_rejected():
 
 def test_tidy_turns_restated_memories_into_none_and_drops_echoes_and_repeats():
     prompt = prompt_for(CHAT, ["user", "assistant"], {"user": [memory("u1", "Is vegetarian")]})
-    reply = parse_reply(answer(
-        item("ADD", 2, "Is  vegetarian."),  # what m1 already says: a NONE, never a second copy
-        item("ADD", 4, "Likes Alice"),
-        item("ADD", 4, "Likes Alice"),  # the same fact twice
-        item("ADD", 3, "The user likes Alice"),  # the assistant echoing the user
-        item("ADD", 3, "Name is Alice"),
-        item("UPDATE", 2, "Is vegetarian", "m1"),  # changes nothing
-    ), prompt)
+    reply = parse_reply(
+        answer(
+            item("ADD", 2, "Is  vegetarian."),  # what m1 already says: a NONE, never a second copy
+            item("ADD", 4, "Likes Alice"),
+            item("ADD", 4, "Likes Alice"),  # the same fact twice
+            item("ADD", 3, "The user likes Alice"),  # the assistant echoing the user
+            item("ADD", 3, "Name is Alice"),
+            item("UPDATE", 2, "Is vegetarian", "m1"),  # changes nothing
+        ),
+        prompt,
+    )
     ops = [(o.event, o.side, o.text, o.target_id) for o in reply.operations]
     assert ops == [
         ("NONE", "user", "Is vegetarian.", "u1"),
@@ -272,19 +299,35 @@ def server():
 
 
 def extractor_for(server: ScriptedOpenAI, **settings) -> LlmExtractor:
-    options = {"model": "test-model", "base_url": server.url, "api_key": "test",
-               "timeout": 2.0, "max_retries": 1, **settings}
+    options = {
+        "model": "test-model",
+        "base_url": server.url,
+        "api_key": "test",
+        "timeout": 2.0,
+        "max_retries": 1,
+        **settings,
+    }
     return LlmExtractor(LlmSettings(**options))
 
 
 def test_one_call_one_lookup_per_side_and_the_request_is_structured(server):
-    context = FakeContext({"user": [memory("u1", "Eats meat", "food_preferences", score=0.9)],
-                           "assistant": [memory("a1", "Name is Bob", score=0.8)]})
-    server.reply(answer(item("UPDATE", 2, "Is vegetarian", "m1", ["food_preferences"]),
-                        item("UPDATE", 3, "Name is Alice", "m2")))
+    context = FakeContext(
+        {
+            "user": [memory("u1", "Eats meat", "food_preferences", score=0.9)],
+            "assistant": [memory("a1", "Name is Bob", score=0.8)],
+        }
+    )
+    server.reply(
+        answer(
+            item("UPDATE", 2, "Is vegetarian", "m1", ["food_preferences"]),
+            item("UPDATE", 3, "Name is Alice", "m2"),
+        )
+    )
     plan = extractor_for(server).plan(CHAT, ["user", "assistant"], context)
     assert [(o.event, o.side, o.target_id) for o in plan.operations] == [
-        ("UPDATE", "user", "u1"), ("UPDATE", "assistant", "a1")]
+        ("UPDATE", "user", "u1"),
+        ("UPDATE", "assistant", "a1"),
+    ]
     assert len(server.chat_requests) == 1
     assert [side for _, side in context.similar_calls] == ["user", "assistant"]
     assert context.similar_calls[0][0] == [m.content for m in CHAT[1:]]
@@ -299,19 +342,31 @@ def test_one_call_one_lookup_per_side_and_the_request_is_structured(server):
 
 
 def test_nothing_said_by_the_written_side_means_no_call(server):
-    plan = extractor_for(server).plan(msgs(("assistant", "Hi! How can I help?")), ["user"],
-                                      FakeContext({}))
+    plan = extractor_for(server).plan(
+        msgs(("assistant", "Hi! How can I help?")), ["user"], FakeContext({})
+    )
     assert plan.operations == [] and server.requests == []
 
 
 def test_forget_requests_resolve_through_in_categories(server):
-    context = FakeContext({"user": [memory("f1", "Likes sushi", "food_preferences"),
-                                    memory("f2", "Eats meat", "food_preferences"),
-                                    memory("t1", "Visited Rome", "travel")]})
-    server.reply(answer(item("UPDATE", 1, "Is vegan", "m2", ["food_preferences"]),
-                        forget=[{"source": 1, "categories": ["food_preferences"]}]))
+    context = FakeContext(
+        {
+            "user": [
+                memory("f1", "Likes sushi", "food_preferences"),
+                memory("f2", "Eats meat", "food_preferences"),
+                memory("t1", "Visited Rome", "travel"),
+            ]
+        }
+    )
+    server.reply(
+        answer(
+            item("UPDATE", 1, "Is vegan", "m2", ["food_preferences"]),
+            forget=[{"source": 1, "categories": ["food_preferences"]}],
+        )
+    )
     plan = extractor_for(server).plan(
-        msgs(("user", "Delete all of my food preferences. I'm vegan now.")), ["user"], context)
+        msgs(("user", "Delete all of my food preferences. I'm vegan now.")), ["user"], context
+    )
     assert context.category_calls == [(["food_preferences"], "user")]
     ops = [(o.event, o.target_id, o.text) for o in plan.operations]
     # the UPDATE of a forgotten memory becomes an ADD, so the new fact survives the forget
@@ -330,8 +385,11 @@ def test_repair_sends_the_error_and_the_bad_answer_back(server):
 
 
 def test_a_server_without_json_schema_gets_json_object(server):
-    server.reply(ScriptedReply.error(400, "response_format json_schema is not supported"),
-                 answer(item(source=1)), answer(item(source=1, text="Lives in Oslo")))
+    server.reply(
+        ScriptedReply.error(400, "response_format json_schema is not supported"),
+        answer(item(source=1)),
+        answer(item(source=1, text="Lives in Oslo")),
+    )
     extractor = extractor_for(server)
     context = FakeContext({})
     extractor.plan(msgs(("user", "I'm vegetarian")), ["user"], context)
@@ -351,7 +409,8 @@ def test_usage_is_counted_offline_when_the_server_reports_none(server):
 def test_retries_are_counted_as_calls(server):
     server.reply(ScriptedReply.error(429), ScriptedReply.error(503), answer(item(source=1)))
     plan = extractor_for(server, max_retries=2).plan(
-        msgs(("user", "I'm vegetarian")), ["user"], FakeContext({}))
+        msgs(("user", "I'm vegetarian")), ["user"], FakeContext({})
+    )
     assert plan.usage["llm_calls"] == 3 and len(plan.operations) == 1
 
 

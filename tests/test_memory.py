@@ -480,5 +480,8 @@ def test_same_text_under_other_metadata_is_its_own_memory(memory):
     second = memory.add("Note", user_id="u", infer=False, metadata={"key": "b"})
     again = memory.add("Note", user_id="u", infer=False, metadata={"key": "a"})
     assert [e.event for e in (*first.results, *second.results, *again.results)] == [
-        "ADD", "ADD", "NONE"]
+        "ADD",
+        "ADD",
+        "NONE",
+    ]
     assert again.results[0].id == first.results[0].id

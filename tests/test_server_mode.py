@@ -98,7 +98,9 @@ def test_a_stalled_server_times_out_instead_of_hanging(chroma_server, tmp_path):
             server.send_signal(signal.SIGCONT)
         # The write was durable in the record store; the journal brings the index up to date.
         assert sorted(m.memory for m in memory.get_all(user_id="u").results) == [
-            "Owns a cat", "Owns a dog"]
+            "Owns a cat",
+            "Owns a dog",
+        ]
         memory.add("Owns a fish", user_id="u", infer=False)
         assert memory.backend.index.count() == 3
 

@@ -48,8 +48,11 @@ def weather() -> str:
 
 async def test_function_agent_remembers_a_user_across_sessions(store, adds):
     llm = RecordingLLM(call_tool="weather")
-    agent = FunctionAgent(tools=[FunctionTool.from_defaults(weather)], llm=llm,
-                          system_prompt="You are a helpful assistant.")
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(weather)],
+        llm=llm,
+        system_prompt="You are a helpful assistant.",
+    )
     monday = MemkitMemory.from_client(store, user_id="alex")
     await agent.run("I live in Paris. How is the weather?", memory=monday)
     # One write for the turn: the question and the final answer, no tool traffic.
@@ -68,11 +71,14 @@ async def test_function_agent_remembers_a_user_across_sessions(store, adds):
     assert len(adds) == 3
 
 
-@pytest.mark.parametrize(("system_prompt", "insert_method"), [
-    ("You are a helpful assistant.", "system"),
-    # ReActAgent drops a leading system message when it has no system_prompt of its own.
-    (None, "user"),
-])
+@pytest.mark.parametrize(
+    ("system_prompt", "insert_method"),
+    [
+        ("You are a helpful assistant.", "system"),
+        # ReActAgent drops a leading system message when it has no system_prompt of its own.
+        (None, "user"),
+    ],
+)
 async def test_react_agent_sees_recalled_memories(store, system_prompt, insert_method):
     store.add("I live in Paris", user_id="alex")
     store.add("I'm allergic to cats", user_id="bob")
@@ -89,12 +95,15 @@ async def test_react_agent_sees_recalled_memories(store, system_prompt, insert_m
 def test_simple_chat_engine_sync(store):
     llm = RecordingLLM()
     first = SimpleChatEngine.from_defaults(
-        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex"), system_prompt="Hi.")
+        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex"), system_prompt="Hi."
+    )
     first.chat("I live in Paris")
     SimpleChatEngine.from_defaults(
-        llm=llm, memory=MemkitMemory.from_client(store, user_id="bob")).chat("I love cats")
+        llm=llm, memory=MemkitMemory.from_client(store, user_id="bob")
+    ).chat("I love cats")
     second = SimpleChatEngine.from_defaults(
-        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex"))
+        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex")
+    )
     response = second.chat("Where do I live?")
     assert "- Lives in Paris" in llm.prompts[-1] and "cats" not in llm.prompts[-1]
     assert "Lives in Paris" in str(response)
@@ -104,9 +113,11 @@ def test_simple_chat_engine_sync(store):
 async def test_simple_chat_engine_async(store):
     llm = RecordingLLM()
     await SimpleChatEngine.from_defaults(
-        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex")).achat("I live in Rome")
+        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex")
+    ).achat("I live in Rome")
     engine = SimpleChatEngine.from_defaults(
-        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex"))
+        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex")
+    )
     response = await engine.achat("Where do I live?")
     assert "Lives in Rome" in str(response)
 
@@ -119,7 +130,8 @@ async def test_condense_plus_context_engine(store, mode):
     store.add("I love steak", user_id="bob")
     llm = RecordingLLM()
     engine = CondensePlusContextChatEngine.from_defaults(
-        MemkitRetriever(store, agent_id="kb"), llm=llm,
+        MemkitRetriever(store, agent_id="kb"),
+        llm=llm,
         memory=MemkitMemory.from_client(store, user_id="alex"),
     )
     for question in ("When are you open?", "What should I eat there?"):

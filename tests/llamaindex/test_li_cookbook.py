@@ -42,7 +42,9 @@ def test_agent_remembers_a_user_across_sessions(capsys):
 def test_chat_engine_over_the_retriever():
     result = load("llamaindex_chat_engine").main()
     assert {text for text, _ in result["sources"]} == {
-        "Is vegetarian and allergic to peanuts", "Favourite cuisine is Thai"}
+        "Is vegetarian and allergic to peanuts",
+        "Favourite cuisine is Thai",
+    }
     assert "Is vegetarian and allergic to peanuts" in result["answer"]
     assert "steak" not in result["answer"] + result["follow_up"]
 
@@ -54,8 +56,9 @@ def test_memory_class_with_a_memkit_block():
     assert "Lives in Lisbon" in result["answer"]
 
 
-@pytest.mark.parametrize("name", ["llamaindex_agent_memory", "llamaindex_chat_engine",
-                                  "llamaindex_memory_block"])
+@pytest.mark.parametrize(
+    "name", ["llamaindex_agent_memory", "llamaindex_chat_engine", "llamaindex_memory_block"]
+)
 def test_a_key_selects_the_real_model(monkeypatch, name):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")
     module = load(name)

@@ -64,9 +64,12 @@ def test_a_turn_is_written_once_and_recalled_in_the_next_session(store, adds, dr
     drive(first, "put", user("I live in Paris"))
     assert adds == []  # the turn is not finished yet
     drive(first, "put", assistant("Paris is lovely!"))
-    assert [a["messages"] for a in adds] == [[
-        {"role": "user", "content": "I live in Paris"},
-        {"role": "assistant", "content": "Paris is lovely!"}]]
+    assert [a["messages"] for a in adds] == [
+        [
+            {"role": "user", "content": "I live in Paris"},
+            {"role": "assistant", "content": "Paris is lovely!"},
+        ]
+    ]
     assert adds[0]["user_id"] == "alex"
     drive(first, "put", user("Thanks"))
     drive(first, "put", assistant("Anytime."))
@@ -102,11 +105,13 @@ def test_resuming_a_session_keeps_its_transcript(store, drive):
 def test_set_remembers_only_what_is_new(store, adds, drive):
     memory = MemkitMemory.from_client(store, user_id="alex")
     drive(memory, "set", [user("I live in Paris"), assistant("Nice")])
-    drive(memory, "set", [user("I live in Paris"), assistant("Nice"),
-                          user("I love jazz"), assistant("Cool")])
+    drive(
+        memory,
+        "set",
+        [user("I live in Paris"), assistant("Nice"), user("I love jazz"), assistant("Cool")],
+    )
     assert [a["messages"] for a in adds] == [
-        [{"role": "user", "content": "I live in Paris"},
-         {"role": "assistant", "content": "Nice"}],
+        [{"role": "user", "content": "I live in Paris"}, {"role": "assistant", "content": "Nice"}],
         [{"role": "user", "content": "I love jazz"}, {"role": "assistant", "content": "Cool"}],
     ]
     assert len(drive(memory, "get_all")) == 4
@@ -114,24 +119,35 @@ def test_set_remembers_only_what_is_new(store, adds, drive):
 
 def test_tool_traffic_stays_out_of_transcript_and_memory(store, adds, drive):
     memory = MemkitMemory.from_client(store, user_id="alex")
-    call = ChatMessage(role=MessageRole.ASSISTANT,
-                       blocks=[ToolCallBlock(tool_call_id="c1", tool_name="weather")])
-    result = ChatMessage(role=MessageRole.TOOL, content="sunny",
-                         additional_kwargs={"tool_call_id": "c1"})
-    drive(memory, "put_messages",
-          [user("Weather in Paris?"), call, result, assistant("It is sunny.")])
-    assert texts(drive(memory, "get_all")) == [("user", "Weather in Paris?"),
-                                               ("assistant", "It is sunny.")]
-    assert [a["messages"] for a in adds] == [[
-        {"role": "user", "content": "Weather in Paris?"},
-        {"role": "assistant", "content": "It is sunny."}]]
+    call = ChatMessage(
+        role=MessageRole.ASSISTANT, blocks=[ToolCallBlock(tool_call_id="c1", tool_name="weather")]
+    )
+    result = ChatMessage(
+        role=MessageRole.TOOL, content="sunny", additional_kwargs={"tool_call_id": "c1"}
+    )
+    drive(
+        memory, "put_messages", [user("Weather in Paris?"), call, result, assistant("It is sunny.")]
+    )
+    assert texts(drive(memory, "get_all")) == [
+        ("user", "Weather in Paris?"),
+        ("assistant", "It is sunny."),
+    ]
+    assert [a["messages"] for a in adds] == [
+        [
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": "It is sunny."},
+        ]
+    ]
 
 
 def test_transcript_fits_token_limit_newest_first(store, drive):
     memory = MemkitMemory.from_client(store, user_id="alex", token_limit=30)
     for i in range(6):
-        drive(memory, "put_messages", [user(f"question number {i} " * 2),
-                                       assistant(f"answer number {i} " * 2)])
+        drive(
+            memory,
+            "put_messages",
+            [user(f"question number {i} " * 2), assistant(f"answer number {i} " * 2)],
+        )
     got = drive(memory, "get")
     assert got[-1].content.startswith("answer number 5")
     assert got[0].role == MessageRole.USER  # never starts on a reply without its question
@@ -155,8 +171,11 @@ def test_recall_fits_its_budget(store, drive):
 def test_recall_merges_into_a_leading_system_message(store, drive):
     store.add("Likes jazz", user_id="alex", infer=False)
     memory = MemkitMemory.from_client(store, user_id="alex")
-    drive(memory, "set", [ChatMessage(role=MessageRole.SYSTEM, content="Be brief."),
-                          user("What music do I like?")])
+    drive(
+        memory,
+        "set",
+        [ChatMessage(role=MessageRole.SYSTEM, content="Be brief."), user("What music do I like?")],
+    )
     got = drive(memory, "get")
     assert [m.role for m in got] == [MessageRole.SYSTEM, MessageRole.USER]
     assert "- Likes jazz" in got[0].content
@@ -190,21 +209,25 @@ def test_nothing_recalled_means_no_system_message(store, drive):
 
 def test_user_and_agent_scope_recalls_both_sides(store, drive):
     memory = MemkitMemory.from_client(store, user_id="alex", agent_id="tutor")
-    drive(memory, "put_messages", [user("I live in Paris"),
-                                   assistant("My name is Alice.")])
-    got = drive(MemkitMemory.from_client(store, user_id="alex", agent_id="tutor"),
-                "get", "who are we?")
+    drive(memory, "put_messages", [user("I live in Paris"), assistant("My name is Alice.")])
+    got = drive(
+        MemkitMemory.from_client(store, user_id="alex", agent_id="tutor"), "get", "who are we?"
+    )
     assert "Lives in Paris" in got[0].content
     assert "Name is Alice" in got[0].content
-    other = drive(MemkitMemory.from_client(store, user_id="bob", agent_id="tutor"),
-                  "get", "who are we?")
+    other = drive(
+        MemkitMemory.from_client(store, user_id="bob", agent_id="tutor"), "get", "who are we?"
+    )
     assert "Paris" not in other[0].content and "Alice" in other[0].content
 
 
 def test_metadata_filters_and_verbatim_writes(store, drive):
     store.add("Likes jazz", user_id="alex", infer=False, metadata={"source": "import"})
     memory = MemkitMemory.from_client(
-        store, user_id="alex", infer=False, metadata={"source": "chat"},
+        store,
+        user_id="alex",
+        infer=False,
+        metadata={"source": "chat"},
         filters=MetadataFilters(filters=[MetadataFilter(key="source", value="chat")]),
     )
     drive(memory, "put_messages", [user("I live in Paris"), assistant("Noted")])
@@ -229,8 +252,9 @@ def test_constructors(tmp_path):
     assert memory.client.get_all(user_id="alex", run_id="r1").count == 1
     memory.client.close()
 
-    configured = MemkitMemory.from_config({"path": str(tmp_path / "cfg")},
-                                          context={"agent_id": "bot"})
+    configured = MemkitMemory.from_config(
+        {"path": str(tmp_path / "cfg")}, context={"agent_id": "bot"}
+    )
     assert configured.client.config.path == str(tmp_path / "cfg")
     configured.client.close()
 

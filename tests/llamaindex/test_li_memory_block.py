@@ -19,10 +19,18 @@ def store():
 
 
 def chat_memory(session_id: str, *blocks: MemkitMemoryBlock, **kwargs) -> ChatMemory:
-    settings = {"token_limit": 80, "chat_history_token_ratio": 0.5, "token_flush_size": 30,
-                **kwargs}
-    return ChatMemory.from_defaults(session_id=session_id, memory_blocks=list(blocks),
-                                    tokenizer_fn=offline_tokenizer(), **settings)
+    settings = {
+        "token_limit": 80,
+        "chat_history_token_ratio": 0.5,
+        "token_flush_size": 30,
+        **kwargs,
+    }
+    return ChatMemory.from_defaults(
+        session_id=session_id,
+        memory_blocks=list(blocks),
+        tokenizer_fn=offline_tokenizer(),
+        **settings,
+    )
 
 
 def msg(role: str, text: str) -> ChatMessage:
@@ -32,11 +40,16 @@ def msg(role: str, text: str) -> ChatMessage:
 async def test_flushed_messages_are_recalled_in_another_session_by_scope(store):
     alex = MemkitMemoryBlock(store, user_id="alex")
     monday = chat_memory("monday", alex, token_limit=50, token_flush_size=20)
-    await monday.aput_messages([
-        msg("user", "Hi, I'm Alex. I live in Lisbon."), msg("assistant", "Nice to meet you!"),
-        msg("user", "I'm vegetarian, remember that."), msg("assistant", "Noted, vegetarian."),
-        msg("user", "That's all for now, thanks."), msg("assistant", "Bye!"),
-    ])
+    await monday.aput_messages(
+        [
+            msg("user", "Hi, I'm Alex. I live in Lisbon."),
+            msg("assistant", "Nice to meet you!"),
+            msg("user", "I'm vegetarian, remember that."),
+            msg("assistant", "Noted, vegetarian."),
+            msg("user", "That's all for now, thanks."),
+            msg("assistant", "Bye!"),
+        ]
+    )
     assert "Lives in Lisbon" in [r.memory for r in store.get_all(user_id="alex").results]
 
     bob = MemkitMemoryBlock(store, user_id="bob")
@@ -51,12 +64,15 @@ async def test_flushed_messages_are_recalled_in_another_session_by_scope(store):
 
 
 async def test_block_reads_and_writes_through_async_memory(store):
-    block = MemkitMemoryBlock(AsyncMemory(memory=store), user_id="alex", infer=False,
-                              metadata={"source": "block"})
-    call = ChatMessage(role=MessageRole.ASSISTANT,
-                       blocks=[ToolCallBlock(tool_call_id="c1", tool_name="t")])
-    await block.aput([msg("system", "be nice"), call, msg("tool", "result"),
-                      msg("user", "I collect stamps")])
+    block = MemkitMemoryBlock(
+        AsyncMemory(memory=store), user_id="alex", infer=False, metadata={"source": "block"}
+    )
+    call = ChatMessage(
+        role=MessageRole.ASSISTANT, blocks=[ToolCallBlock(tool_call_id="c1", tool_name="t")]
+    )
+    await block.aput(
+        [msg("system", "be nice"), call, msg("tool", "result"), msg("user", "I collect stamps")]
+    )
     records = store.get_all(user_id="alex").results
     assert [(r.memory, r.metadata) for r in records] == [("I collect stamps", {"source": "block"})]
     await block.aput([msg("system", "only a system message")])  # nothing to remember
@@ -68,8 +84,13 @@ async def test_block_reads_and_writes_through_async_memory(store):
 
 
 async def test_truncation_drops_the_least_relevant_memories_first(store):
-    facts = ["Is allergic to peanuts", "Loves Thai food", "Plays the violin every evening",
-             "Drives a red bicycle", "Works as a nurse in Porto"]
+    facts = [
+        "Is allergic to peanuts",
+        "Loves Thai food",
+        "Plays the violin every evening",
+        "Drives a red bicycle",
+        "Works as a nurse in Porto",
+    ]
     for fact in facts:
         store.add(fact, user_id="alex", infer=False)
     block = MemkitMemoryBlock(store, user_id="alex")

@@ -62,16 +62,24 @@ async def test_components_never_download(lookups):
     llm = RecordingLLM()
 
     SimpleChatEngine.from_defaults(
-        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex")).chat("I live in Paris")
+        llm=llm, memory=MemkitMemory.from_client(store, user_id="alex")
+    ).chat("I live in Paris")
     agent_memory = MemkitMemory.from_client(store, user_id="alex", token_limit=50)
     await FunctionAgent(tools=[], llm=llm).run("Where do I live?", memory=agent_memory)
     assert "- Lives in Paris" in llm.prompts[-1]
 
     chat = ChatMemory.from_defaults(
-        session_id="s", token_limit=40, memory_blocks=[MemkitMemoryBlock(store, user_id="alex")],
-        tokenizer_fn=offline_tokenizer())
-    await chat.aput_messages([ChatMessage(role="user", content="I love jazz " * 5),
-                              ChatMessage(role="assistant", content="Noted")])
+        session_id="s",
+        token_limit=40,
+        memory_blocks=[MemkitMemoryBlock(store, user_id="alex")],
+        tokenizer_fn=offline_tokenizer(),
+    )
+    await chat.aput_messages(
+        [
+            ChatMessage(role="user", content="I love jazz " * 5),
+            ChatMessage(role="assistant", content="Noted"),
+        ]
+    )
     assert "Lives in Paris" in ((await chat.aget())[0].content or "")
 
     retriever = MemkitRetriever(store, user_id="alex")
@@ -83,7 +91,8 @@ async def test_components_never_download(lookups):
     use_offline_tokenizer()
     RetrieverQueryEngine.from_args(retriever, llm=llm).query("where do I live?")
     CondensePlusContextChatEngine.from_defaults(
-        retriever, llm=llm,
+        retriever,
+        llm=llm,
         memory=ChatMemoryBuffer.from_defaults(tokenizer_fn=offline_tokenizer()),
     ).chat("where do I live?")
     assert "Lives in Paris" in llm.prompts[-1]

@@ -35,8 +35,10 @@ def test_all_is_pinned():
 
 
 def test_import_changes_no_llamaindex_setting():
-    code = ("import llama_index.core as core, llamaindex_memkit; "
-            "assert core.global_tokenizer is None, 'import set the global tokenizer'")
+    code = (
+        "import llama_index.core as core, llamaindex_memkit; "
+        "assert core.global_tokenizer is None, 'import set the global tokenizer'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -47,11 +49,15 @@ def store():
     memory.close()
 
 
-@pytest.mark.parametrize("build", [
-    lambda m, **kw: MemkitMemory.from_client(m, **kw),
-    lambda m, **kw: MemkitMemoryBlock(m, **kw),
-    lambda m, **kw: MemkitRetriever(m, **kw),
-], ids=["memory", "block", "retriever"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda m, **kw: MemkitMemory.from_client(m, **kw),
+        lambda m, **kw: MemkitMemoryBlock(m, **kw),
+        lambda m, **kw: MemkitRetriever(m, **kw),
+    ],
+    ids=["memory", "block", "retriever"],
+)
 @pytest.mark.parametrize("scope", [{}, {"user_id": ""}, {"user_id": "  ", "run_id": None}])
 def test_no_component_runs_without_a_scope(store, build, scope):
     with pytest.raises(ValueError, match=r"scope|non-empty"):
@@ -65,18 +71,39 @@ def test_scope_is_given_one_way():
         MemkitContext(user_id="a", colour="red")
 
 
-@pytest.mark.parametrize(("ids", "filters", "expected"), [
-    ({"user_id": "alex"}, None, {"filters": {"user_id": "alex"}}),
-    ({"agent_id": "bot", "run_id": "r1"}, None,
-     {"filters": {"AND": [{"agent_id": "bot"}, {"run_id": "r1"}]}}),
-    ({"user_id": "alex", "agent_id": "bot"}, None,
-     {"filters": {"OR": [{"user_id": "alex"}, {"agent_id": "bot"}]}}),
-    ({"user_id": "alex", "agent_id": "bot", "app_id": "a"}, {"categories": "food"},
-     {"filters": {"AND": [{"categories": "food"},
-                          {"OR": [{"user_id": "alex"}, {"agent_id": "bot"}]},
-                          {"app_id": "a"}]}}),
-    ({"user_id": "alex"}, {"categories": "food"},
-     {"filters": {"AND": [{"categories": "food"}, {"user_id": "alex"}]}}),
-])
+@pytest.mark.parametrize(
+    ("ids", "filters", "expected"),
+    [
+        ({"user_id": "alex"}, None, {"filters": {"user_id": "alex"}}),
+        (
+            {"agent_id": "bot", "run_id": "r1"},
+            None,
+            {"filters": {"AND": [{"agent_id": "bot"}, {"run_id": "r1"}]}},
+        ),
+        (
+            {"user_id": "alex", "agent_id": "bot"},
+            None,
+            {"filters": {"OR": [{"user_id": "alex"}, {"agent_id": "bot"}]}},
+        ),
+        (
+            {"user_id": "alex", "agent_id": "bot", "app_id": "a"},
+            {"categories": "food"},
+            {
+                "filters": {
+                    "AND": [
+                        {"categories": "food"},
+                        {"OR": [{"user_id": "alex"}, {"agent_id": "bot"}]},
+                        {"app_id": "a"},
+                    ]
+                }
+            },
+        ),
+        (
+            {"user_id": "alex"},
+            {"categories": "food"},
+            {"filters": {"AND": [{"categories": "food"}, {"user_id": "alex"}]}},
+        ),
+    ],
+)
 def test_recall_scope(ids, filters, expected):
     assert MemkitContext(**ids).search_kwargs(filters) == expected

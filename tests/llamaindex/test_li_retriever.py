@@ -19,10 +19,20 @@ from memkit.errors import InvalidFilterError
 @pytest.fixture
 def store():
     memory = Memory()
-    memory.add("Is allergic to peanuts", user_id="alex", infer=False,
-               metadata={"priority": 5, "source": "doctor"}, categories=["health"])
-    memory.add("Loves Thai food", user_id="alex", infer=False, metadata={"priority": 1},
-               categories=["food"])
+    memory.add(
+        "Is allergic to peanuts",
+        user_id="alex",
+        infer=False,
+        metadata={"priority": 5, "source": "doctor"},
+        categories=["health"],
+    )
+    memory.add(
+        "Loves Thai food",
+        user_id="alex",
+        infer=False,
+        metadata={"priority": 1},
+        categories=["food"],
+    )
     memory.add("Loves steak", user_id="bob", infer=False, categories=["food"])
     yield memory
     memory.close()
@@ -45,25 +55,44 @@ def test_nodes_carry_the_record(store):
 
 
 def test_scope_similarity_top_k_and_threshold(store):
-    assert [n.node.get_content() for n in MemkitRetriever(store, user_id="bob").retrieve(
-        "food")] == ["Loves steak"]
+    assert [
+        n.node.get_content() for n in MemkitRetriever(store, user_id="bob").retrieve("food")
+    ] == ["Loves steak"]
     assert len(MemkitRetriever(store, user_id="alex", similarity_top_k=1).retrieve("food")) == 1
     assert MemkitRetriever(store, user_id="alex", threshold=0.99).retrieve("food") == []
 
 
-@pytest.mark.parametrize(("filters", "expected"), [
-    ({"categories": {"contains": "food"}}, ["Loves Thai food"]),
-    ({"metadata": {"priority": {"gte": 3}}}, ["Is allergic to peanuts"]),
-    (MetadataFilters(filters=[MetadataFilter(key="priority", value=3,
-                                             operator=FilterOperator.LT)]),
-     ["Loves Thai food"]),
-    (MetadataFilters(filters=[MetadataFilter(key="categories", value=["health"],
-                                             operator=FilterOperator.ANY)]),
-     ["Is allergic to peanuts"]),
-    (MetadataFilters(filters=[MetadataFilter(key="text", value="thai",
-                                             operator=FilterOperator.TEXT_MATCH_INSENSITIVE)]),
-     ["Loves Thai food"]),
-])
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"categories": {"contains": "food"}}, ["Loves Thai food"]),
+        ({"metadata": {"priority": {"gte": 3}}}, ["Is allergic to peanuts"]),
+        (
+            MetadataFilters(
+                filters=[MetadataFilter(key="priority", value=3, operator=FilterOperator.LT)]
+            ),
+            ["Loves Thai food"],
+        ),
+        (
+            MetadataFilters(
+                filters=[
+                    MetadataFilter(key="categories", value=["health"], operator=FilterOperator.ANY)
+                ]
+            ),
+            ["Is allergic to peanuts"],
+        ),
+        (
+            MetadataFilters(
+                filters=[
+                    MetadataFilter(
+                        key="text", value="thai", operator=FilterOperator.TEXT_MATCH_INSENSITIVE
+                    )
+                ]
+            ),
+            ["Loves Thai food"],
+        ),
+    ],
+)
 def test_filters(store, filters, expected):
     nodes = MemkitRetriever(store, user_id="alex", filters=filters).retrieve("what about me?")
     assert [n.node.get_content() for n in nodes] == expected
