@@ -4,7 +4,8 @@ plan is written only if its entity was not written while it was made."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from memkit import Memory
 from memkit.extraction import ExtractionContext, Message, Operation, Plan, Side
@@ -37,10 +38,23 @@ class SlowModel:
         return Plan(operations=[Operation(event="ADD", side="user", text=text)], usage=usage)
 
 
-def _add_in_thread(memory: Memory, text: str, user_id: str) -> threading.Thread:
-    thread = threading.Thread(target=memory.add, args=(text,), kwargs={"user_id": user_id})
-    thread.start()
-    return thread
+@contextmanager
+def _while_alex_plans(tmp_path) -> Iterator[tuple[Memory, SlowModel]]:
+    """alex's add ("I live in Lisbon") is waiting on its model for the body of the block;
+    then the model answers and the add finishes. The store is closed when the test ends."""
+    model = SlowModel()
+    memory = Memory(path=str(tmp_path), embedder=HashEmbedder(), extractor=model)
+    add = threading.Thread(
+        target=memory.add, args=("I live in Lisbon",), kwargs={"user_id": "alex"}
+    )
+    add.start()
+    assert model.planning.wait(5)
+    try:
+        yield memory, model
+    finally:
+        model.gate.set()
+        add.join(5)
+        assert not add.is_alive()
 
 
 def _finishes(fn, *args, **kwargs) -> bool:
@@ -51,28 +65,17 @@ def _finishes(fn, *args, **kwargs) -> bool:
 
 
 def test_a_slow_plan_holds_up_no_other_write(tmp_path):
-    model = SlowModel()
-    memory = Memory(path=str(tmp_path), embedder=HashEmbedder(), extractor=model)
-    planning = _add_in_thread(memory, "I live in Lisbon", "alex")
-    assert model.planning.wait(5)
-    # While alex's add waits on its model, other writes and reads go ahead.
-    assert _finishes(memory.add, "Plays chess", user_id="bob", infer=False)
-    assert _finishes(memory.search, "chess", user_id="bob")
-    model.gate.set()
-    planning.join(5)
+    with _while_alex_plans(tmp_path) as (memory, model):
+        assert _finishes(memory.add, "Plays chess", user_id="bob", infer=False)
+        assert _finishes(memory.search, "chess", user_id="bob")
     assert [m.memory for m in memory.get_all(user_id="alex").results] == ["Lives in Lisbon"]
     assert model.shown == [[]]  # one plan: nothing of alex's was written meanwhile
     memory.close()
 
 
 def test_a_plan_overtaken_by_a_write_of_its_entity_is_made_again(tmp_path):
-    model = SlowModel()
-    memory = Memory(path=str(tmp_path), embedder=HashEmbedder(), extractor=model)
-    planning = _add_in_thread(memory, "I live in Lisbon", "alex")
-    assert model.planning.wait(5)
-    memory.add("Lives in Porto", user_id="alex", infer=False)  # while the model thinks
-    model.gate.set()
-    planning.join(5)
+    with _while_alex_plans(tmp_path) as (memory, model):
+        memory.add("Lives in Porto", user_id="alex", infer=False)
     # The first plan (an ADD, made before Porto existed) was dropped; the second saw Porto.
     assert model.shown == [[], ["Lives in Porto"]]
     assert [m.memory for m in memory.get_all(user_id="alex").results] == ["Lives in Lisbon"]
@@ -82,12 +85,7 @@ def test_a_plan_overtaken_by_a_write_of_its_entity_is_made_again(tmp_path):
 
 
 def test_a_write_to_another_entity_does_not_cost_a_second_plan(tmp_path):
-    model = SlowModel()
-    memory = Memory(path=str(tmp_path), embedder=HashEmbedder(), extractor=model)
-    planning = _add_in_thread(memory, "I live in Lisbon", "alex")
-    assert model.planning.wait(5)
-    memory.add("Lives in Porto", user_id="bob", infer=False)
-    model.gate.set()
-    planning.join(5)
+    with _while_alex_plans(tmp_path) as (memory, model):
+        memory.add("Lives in Porto", user_id="bob", infer=False)
     assert model.shown == [[]]
     memory.close()
