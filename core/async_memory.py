@@ -3,7 +3,8 @@
 There is one implementation. Each coroutine runs the ``Memory`` method in a worker
 thread (``asyncio.to_thread``, here and nowhere else), so the blocking parts
 (ONNX, SQLite, Chroma) never block the event loop, and behaviour cannot drift
-between the two classes.
+between the two classes. The signatures are spelled out for editors and type
+checkers; a test holds them equal to ``Memory``'s.
 """
 
 from __future__ import annotations
@@ -63,14 +64,87 @@ class AsyncMemory:
     async def _run(method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return await asyncio.to_thread(method, *args, **kwargs)
 
-    async def add(self, messages: Any, **kwargs: Any) -> AddResult:
-        return await self._run(self.sync.add, messages, **kwargs)
+    async def add(
+        self,
+        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool = True,
+        categories: Sequence[str] | None = None,
+        timestamp: float | str | Any | None = None,
+        **platform_options: Any,
+    ) -> AddResult:
+        return await self._run(
+            self.sync.add,
+            messages,
+            user_id=user_id,
+            agent_id=agent_id,
+            app_id=app_id,
+            run_id=run_id,
+            metadata=metadata,
+            infer=infer,
+            categories=categories,
+            timestamp=timestamp,
+            **platform_options,
+        )
 
-    async def search(self, query: str, **kwargs: Any) -> SearchResult:
-        return await self._run(self.sync.search, query, **kwargs)
+    async def search(
+        self,
+        query: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        top_k: int = 10,
+        threshold: float | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        **platform_options: Any,
+    ) -> SearchResult:
+        return await self._run(
+            self.sync.search,
+            query,
+            filters=filters,
+            top_k=top_k,
+            threshold=threshold,
+            user_id=user_id,
+            agent_id=agent_id,
+            app_id=app_id,
+            run_id=run_id,
+            **platform_options,
+        )
 
-    async def get_all(self, **kwargs: Any) -> Page:
-        return await self._run(self.sync.get_all, **kwargs)
+    async def get_all(
+        self,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        categories: Sequence[str] | None = None,
+        keywords: str | None = None,
+        page: int = 1,
+        page_size: int = 100,
+        **platform_options: Any,
+    ) -> Page:
+        return await self._run(
+            self.sync.get_all,
+            filters=filters,
+            user_id=user_id,
+            agent_id=agent_id,
+            app_id=app_id,
+            run_id=run_id,
+            categories=categories,
+            keywords=keywords,
+            page=page,
+            page_size=page_size,
+            **platform_options,
+        )
 
     async def get(self, memory_id: str) -> MemoryRecord:
         return await self._run(self.sync.get, memory_id)
@@ -80,9 +154,10 @@ class AsyncMemory:
         memory_id: str,
         text: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        *,
+        data: str | None = None,
     ) -> MemoryRecord:
-        return await self._run(self.sync.update, memory_id, text, metadata, **kwargs)
+        return await self._run(self.sync.update, memory_id, text, metadata, data=data)
 
     async def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
         return await self._run(self.sync.batch_update, memories)
@@ -99,11 +174,29 @@ class AsyncMemory:
     async def delete(self, memory_id: str) -> MessageResult:
         return await self._run(self.sync.delete, memory_id)
 
-    async def delete_all(self, **kwargs: Any) -> MessageResult:
-        return await self._run(self.sync.delete_all, **kwargs)
+    async def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MessageResult:
+        return await self._run(
+            self.sync.delete_all, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
+        )
 
-    async def delete_users(self, **kwargs: Any) -> MessageResult:
-        return await self._run(self.sync.delete_users, **kwargs)
+    async def delete_users(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MessageResult:
+        return await self._run(
+            self.sync.delete_users, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
+        )
 
     async def reset(self) -> MessageResult:
         return await self._run(self.sync.reset)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
-from memkit import AsyncMemory
+from memkit import AsyncMemory, Memory
 
 
 async def test_the_event_loop_keeps_running_during_calls():
@@ -41,3 +42,17 @@ async def test_concurrent_adds_and_searches_are_all_applied():
         assert [p.count for p in pages] == [6, 6, 6, 6]
         results = await asyncio.gather(*(memory.search("city", user_id="user-1") for _ in range(8)))
         assert all(len(r.results) == 6 for r in results)
+
+
+def test_async_methods_take_exactly_the_parameters_of_memorys():
+    """Spelled out in AsyncMemory for editors and type checkers; they must not drift."""
+    public = [n for n in dir(Memory) if not n.startswith("_") and callable(getattr(Memory, n))]
+    for name in public:
+        twin = getattr(AsyncMemory, name, None)
+        if name in {"close", "from_config"}:  # lifecycle: AsyncMemory.sync.close()
+            continue
+        assert twin is not None and inspect.iscoroutinefunction(twin), name
+        ours = inspect.signature(getattr(Memory, name)).parameters.values()
+        theirs = inspect.signature(twin).parameters.values()
+        expected = [(p.name, p.kind, p.default, p.annotation) for p in ours if p.name != "_outcome"]
+        assert [(p.name, p.kind, p.default, p.annotation) for p in theirs] == expected, name
