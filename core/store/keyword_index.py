@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, delete, func, null, select, update
 
 from memkit.keywords import TOKENIZER_VERSION, term_counts
 from memkit.search_view import SearchView, ViewCache, view_key
@@ -163,22 +163,22 @@ class KeywordIndex:
         return found
 
     def _fetch(self, ids: Sequence[str], embeddings: bool) -> dict[str, tuple[str, SearchDoc]]:
-        k, m = schema.keyword_docs, schema.memories
-        columns = [k.c.memory_id, k.c.seq, k.c.terms, m.c.hash, m.c.created_at]
-        columns += [m.c[name] for name in _ENTITY]
-        if embeddings:
-            columns.append(m.c.embedding)
-        query = select(*columns).join(m, m.c.id == k.c.memory_id)
+        query = _FETCH_WITH_EMBEDDINGS if embeddings else _FETCH
         out: dict[str, tuple[str, SearchDoc]] = {}
         with self._guard(), self._engine.connect() as conn:
             for chunk in _chunks(list(ids), 500):
-                for r in conn.execute(query.where(k.c.memory_id.in_(chunk))):
-                    terms = json.loads(r.terms)
-                    entity = (r.user_id or "", r.agent_id or "", r.app_id or "", r.run_id or "")
-                    vector = np.frombuffer(r.embedding, np.float32) if embeddings else None
-                    length = sum(terms.values())
-                    doc = SearchDoc(r.seq, r.created_at, entity, terms, length, vector)
-                    out[r.memory_id] = (r.hash, doc)
+                for row in conn.execute(query, {"ids": chunk}).all():
+                    memory_id, text_hash, seq, terms_json, created_at, *entity, vector = row
+                    terms = json.loads(terms_json)
+                    doc = SearchDoc(
+                        seq,
+                        created_at,
+                        tuple(e or "" for e in entity),  # type: ignore[arg-type]
+                        terms,
+                        sum(terms.values()),
+                        None if vector is None else np.frombuffer(vector, np.float32),
+                    )
+                    out[memory_id] = (text_hash, doc)
         return out
 
     def terms_of(self, memory_id: str) -> dict[str, int] | None:
@@ -198,6 +198,21 @@ class KeywordIndex:
         wrong = {i for i in stored if i not in texts}
         wrong.update(i for i, text in texts.items() if stored.get(i) != dict(term_counts(text)))
         return sorted(wrong)
+
+
+def _fetch_query(embeddings: bool) -> Select[Any]:
+    """The read of ``KeywordIndex._fetch``, built once: search runs it for every scope it
+    has not cached, and a reused statement skips SQLAlchemy's compile."""
+    k, m = schema.keyword_docs, schema.memories
+    columns = [k.c.memory_id, m.c.hash, k.c.seq, k.c.terms, m.c.created_at]
+    columns += [m.c[name] for name in _ENTITY]
+    columns.append(m.c.embedding if embeddings else null())
+    ids = bindparam("ids", expanding=True)
+    return select(*columns).join(m, m.c.id == k.c.memory_id).where(k.c.memory_id.in_(ids))
+
+
+_FETCH = _fetch_query(embeddings=False)
+_FETCH_WITH_EMBEDDINGS = _fetch_query(embeddings=True)
 
 
 def _rebuild(conn: Connection) -> None:
