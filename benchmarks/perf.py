@@ -1301,8 +1301,8 @@ def _profile_section(data: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
         n for n in sorted(int(k) for k in data) if "profile_pass" in data[str(n)].get("memkit", {})
     ]
     out = ["### Profile-driven pass", "", PROFILE_INTRO, ""]
-    if measured:
-        n = measured[-1]
+    if measured:  # the latest run's (its rows are the current code's), the larger N on a tie
+        n = max(measured, key=lambda size: (data[str(size)]["memkit"].get("date", ""), size))
         out += [
             f"Each change against its previous code, measured by this command on the memkit "
             f"store at N = {n:,} (median per call, best of three rounds):",
