@@ -164,8 +164,10 @@ def test_an_unclean_shutdown_triggers_a_full_check(tmp_path):
             e.id
             for e in memory.add(["Owns a cat", "Plays chess"], user_id="u", infer=False).results
         ]
-        # Chroma lost an acknowledged write (measured with SIGKILL): drop one entry behind
-        # memkit's back and leave the store marked open, as a killed process would.
+        # Chroma lost an acknowledged write (measured with SIGKILL): once the index has the
+        # writes, drop one entry behind memkit's back and leave the store marked open, as a
+        # killed process would.
+        memory.backend.sync_index()
         memory.backend.index._collection.delete(ids=[ids[0]])
         memory.backend.index._collection.update(ids=[ids[1]], metadatas=[{"rev": 1}])
     (tmp_path / "OPEN").touch()
@@ -252,3 +254,25 @@ def test_sigkill_at_any_point_loses_no_acknowledged_write(tmp_path, trial):
         assert index_ids(memory) == set(stored)
         for memory_id in stored:
             assert memory.history(memory_id)[0].event == "ADD"
+
+
+def test_a_read_the_record_store_answers_does_not_wait_for_the_index(tmp_path, monkeypatch):
+    memory = open_memory(tmp_path)
+    index = memory.backend.index
+    upsert, release = index.upsert, threading.Event()
+
+    def stuck(*args, **kwargs):
+        release.wait(10)
+        return upsert(*args, **kwargs)
+
+    monkeypatch.setattr(index, "upsert", stuck)
+    memory.add("Owns a cat", user_id="u", infer=False)
+    memory.add("Plays chess", user_id="u", infer=False)
+    started = time.monotonic()
+    # One user's memories, filtered or searched: answered from the record store.
+    assert memory.get_all(user_id="u", filters={"text": {"icontains": "cat"}}).count == 1
+    assert memory.search("chess", user_id="u").results[0].memory == "Plays chess"
+    assert time.monotonic() - started < 5  # the index is still stuck on its write
+    release.set()
+    assert len(index_ids(memory)) == 2  # a read of Chroma itself waits for it
+    memory.close()

@@ -82,13 +82,12 @@ class Backend:
 
     @property
     def index(self) -> VectorIndex:
-        """The vector index, with every committed write applied: read it through here."""
-        self._writer.sync()
+        """The vector index; each of its reads of Chroma first applies the committed writes
+        still queued (``IndexWriter``), so reads see every acknowledged write."""
         return self._writer.index
 
     @index.setter
     def index(self, index: VectorIndex) -> None:
-        self._writer.sync()
         self._writer.index = index
 
     def _check_embedder(self, name: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,9 @@ class VectorIndex:
     ) -> None:
         self.config = config
         self.directory = directory
+        # Called before every read of Chroma itself (not of the record store's exact
+        # answers): the index writer applies the committed writes still queued.
+        self.before_read: Callable[[], None] = _nothing
         self.embedded = config.host is None
         self.records = records if self.embedded else None
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
@@ -131,6 +134,7 @@ class VectorIndex:
     # ---- reads --------------------------------------------------------------------------
 
     def count(self) -> int:
+        self.before_read()
         with chroma_errors("count"):
             return self._collection.count()
 
@@ -157,6 +161,7 @@ class VectorIndex:
         small = self._small(where, ids)
         if small is not None:
             return small.nearest(vectors, n)
+        self.before_read()
         with chroma_errors("query"):
             reply = self._collection.query(
                 query_embeddings=list(vectors),
@@ -198,6 +203,7 @@ class VectorIndex:
                 self._collection.query(query_embeddings=[embeddings[0]], n_results=1)
 
     def _scan(self, where: Any, where_document: Any) -> dict[str, int]:
+        self.before_read()
         out: dict[str, int] = {}
         offset, page = 0, 10_000
         while True:
@@ -214,6 +220,10 @@ class VectorIndex:
             if len(reply["ids"]) < page:
                 return out
             offset += page
+
+
+def _nothing() -> None:
+    return None
 
 
 def _journal_in_wal(path: Path) -> None:

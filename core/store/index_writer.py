@@ -1,4 +1,4 @@
-"""Committed writes carried to the vector index: off the caller's thread, before any read.
+"""Committed writes carried to the vector index: off the caller's thread, before it is read.
 
 A write is committed to the record store first, with a journal row per index change (see
 ``RecordStore.commit``); that commit is what makes it durable. Carrying it to Chroma is
@@ -7,9 +7,10 @@ one-record upsert but about 0.2 ms a record in a batch, and holds the GIL while 
 so it cannot overlap the caller's next embedding. For an embedded store a background
 thread therefore applies committed writes in groups: it lingers :data:`LINGER` seconds
 after a write so that the writes arriving meanwhile share one Chroma call (group
-commit). Every read of the index goes through :meth:`IndexWriter.sync` first, which
-waits for the writes in flight and applies those still queued: a search sees every
-write acknowledged before it.
+commit). Every read of Chroma itself calls :meth:`IndexWriter.sync` first (the index's
+``before_read``), which waits for the writes in flight and applies those still queued:
+a search sees every write acknowledged before it. Reads the record store answers exactly
+(``memkit.store.exact``, one entity's memories) wait for nothing.
 
 A store on a Chroma server is written synchronously instead: other processes read that
 index directly, and they could not wait for this process's queue.
@@ -60,7 +61,8 @@ class IndexWriter:
     """The index of one store and the committed writes it has not taken yet."""
 
     def __init__(self, index: VectorIndex, records: RecordStore, background: bool) -> None:
-        self.index = index
+        self._index = index
+        index.before_read = self.sync
         self._records = records
         self._background = background
         # Guards the queue and ``_applied``, and makes commit + enqueue one step.
@@ -74,6 +76,16 @@ class IndexWriter:
         self._stop = threading.Event()  # cuts the linger short on close
         self._closing = False
         self._worker: threading.Thread | None = None
+
+    @property
+    def index(self) -> VectorIndex:
+        return self._index
+
+    @index.setter
+    def index(self, index: VectorIndex) -> None:
+        self.sync()
+        self._index = index
+        index.before_read = self.sync
 
     def commit(self, writes: WriteSet) -> None:
         """Commit ``writes`` to the record store and queue them for the index (applied
