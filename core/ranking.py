@@ -14,7 +14,7 @@ means the same for every query:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,7 +28,6 @@ __all__ = [
     "fuse",
     "lift",
     "rank",
-    "timeline_neighbours",
     "top",
 ]
 
@@ -84,9 +83,10 @@ class Timeline:
     give, for each position, the position of the memory just before and just after it
     in its entity's timeline, or -1 (none, or further than ``gap`` seconds away).
 
-    Example::
+    Example (m0, m1, m2 written by one user a minute apart)::
 
-        Timeline(docs).neighbours(["m1"]) == {"m1": ("m0", "m2")}
+        t = Timeline(docs)
+        t.ids[t.before[t.ids.index("m1")]] == "m0"
     """
 
     def __init__(self, docs: Mapping[str, Placed], gap: float = SESSION_GAP) -> None:
@@ -108,18 +108,6 @@ class Timeline:
         self.before[order[1:]] = np.where(linked, order[:-1], -1)
         self.after[order[:-1]] = np.where(linked, order[1:], -1)
 
-    def neighbours(self, of: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """id -> the memories of the same entity just before and just after it, no more
-        than ``gap`` seconds away (ids not in the timeline are left out)."""
-        position = {memory_id: n for n, memory_id in enumerate(self.ids)}
-        out: dict[str, tuple[str, ...]] = {}
-        for memory_id in of:
-            n = position.get(memory_id)
-            if n is not None:
-                near = (int(self.before[n]), int(self.after[n]))
-                out[memory_id] = tuple(self.ids[j] for j in near if j >= 0)
-        return out
-
     def with_context(self, scores: np.ndarray, weight: float) -> np.ndarray:
         """Each score (by position) lifted by ``weight`` times its best neighbour's; NaN
         marks a memory that was not scored, and counts as 0 for its neighbours."""
@@ -127,13 +115,6 @@ class Timeline:
         padded = np.append(known, 0.0)  # position -1 reads the 0 at the end
         best = np.maximum(padded[self.before], padded[self.after])
         return lift(scores, weight * best)
-
-
-def timeline_neighbours(
-    docs: Mapping[str, Placed], of: Iterable[str] | None = None, gap: float = SESSION_GAP
-) -> dict[str, tuple[str, ...]]:
-    """``Timeline(docs, gap).neighbours(of)``, for every doc when ``of`` is None."""
-    return Timeline(docs, gap).neighbours(docs if of is None else of)
 
 
 def rank(scores: Mapping[str, float], top_k: int) -> list[tuple[str, float]]:

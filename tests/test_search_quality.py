@@ -17,7 +17,7 @@ from memkit.filters import parse_filter
 from memkit.hybrid import scope_equalities
 from memkit.keywords import bm25, postings, query_terms, term_counts, tokenize
 from memkit.planning import text_hash
-from memkit.ranking import Timeline, fuse, lift, rank, timeline_neighbours, top
+from memkit.ranking import Timeline, fuse, lift, rank, top
 from memkit.store import records as records_module
 from memkit.store.index import generation_dir
 from memkit.temporal import TIME_TERMS, asks_when, named_periods
@@ -96,11 +96,18 @@ def test_timeline_neighbours_follow_time_then_write_order_within_an_entity():
         "a4": _doc("a", 100_000.0, 5),  # a day later: another session
         "b1": _doc("b", 150.0, 3),  # another user
     }
-    near = timeline_neighbours(docs, gap=1800)
-    assert near["a1"] == ("a2",)
-    assert set(near["a2"]) == {"a1", "a3"}
-    assert near["a3"] == ("a2",)
-    assert near["a4"] == () and near["b1"] == ()
+    timeline = Timeline(docs, gap=1800)
+    ids = timeline.ids
+
+    def near(memory_id: str) -> tuple[str | None, str | None]:
+        n = ids.index(memory_id)
+        before, after = int(timeline.before[n]), int(timeline.after[n])
+        return (ids[before] if before >= 0 else None, ids[after] if after >= 0 else None)
+
+    assert near("a1") == (None, "a2")
+    assert near("a2") == ("a1", "a3")
+    assert near("a3") == ("a2", None)
+    assert near("a4") == (None, None) and near("b1") == (None, None)
 
 
 def test_context_lifts_a_memory_by_its_best_neighbour():
