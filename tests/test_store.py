@@ -16,6 +16,7 @@ import pytest
 
 from memkit import Memory
 from memkit.errors import StoreLockedError, VectorStoreError
+from memkit.store import index_writer
 from memkit.store.index import CHROMA_MAX_BATCH, generation_dir
 from memkit.testing import HashEmbedder, corrupt_index
 
@@ -275,4 +276,37 @@ def test_a_read_the_record_store_answers_does_not_wait_for_the_index(tmp_path, m
     assert time.monotonic() - started < 5  # the index is still stuck on its write
     release.set()
     assert len(index_ids(memory)) == 2  # a read of Chroma itself waits for it
+    memory.close()
+
+
+def test_a_burst_of_writes_shares_one_index_call(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_writer, "LINGER", 1.0)  # ample for five adds on a slow machine
+    memory = open_memory(tmp_path)
+    index = memory.backend.index
+    upsert, sizes = index.upsert, []
+
+    def counted(memories):
+        sizes.append(len(memories))
+        return upsert(memories)
+
+    monkeypatch.setattr(index, "upsert", counted)
+    for n in range(5):
+        memory.add(f"Fact {n}", user_id="u", infer=False)
+    deadline = time.monotonic() + 10
+    while not sizes and time.monotonic() < deadline:  # the background thread, not a read
+        time.sleep(0.05)
+    assert sizes == [5]
+    memory.close()
+
+
+def test_a_search_sees_a_scope_change_its_cached_view_predates(tmp_path):
+    memory = open_memory(tmp_path)
+    cat = memory.add("Owns a cat", user_id="u", infer=False).results[0].id
+    memory.add("Plays chess", user_id="u", infer=False)
+    records = memory.backend.records
+    first = records.keywords.view(records.hashes_of_scope({"user_id": "u"}))
+    assert records.keywords.view(records.hashes_of_scope({"user_id": "u"})) is first  # kept
+    memory.update(cat, "Plays the violin")
+    assert records.keywords.view(records.hashes_of_scope({"user_id": "u"})) is not first
+    assert memory.search("violin", user_id="u").results[0].memory == "Plays the violin"
     memory.close()
