@@ -21,7 +21,9 @@ Semantics fixed here (the reference leaves them open):
 - Several keys in one object, and several operators on one field, are ANDed.
   ``NOT [a, b]`` matches records that match none of ``a``, ``b``.
 - ``{field: "*"}`` means "is set": an id or date that is not null, a non-empty category list, a
-  present metadata key. In the tree it is ``Cond(field, "exists", True)``.
+  present metadata key. In the tree it is ``Cond(field, "exists", True)``. Only the bare value
+  is a wildcard: ``{field: {"eq": "*"}}`` and ``{"in": ["*"]}`` compare with the string ``*``,
+  so any string can be matched literally (the LangGraph store's keys and labels are).
 - Dates take ISO dates or datetimes (or ``date`` / ``datetime`` objects); values without an
   offset are UTC. A date-only value is the whole UTC day: ``gte`` / ``lt`` compare with its
   start, ``gt`` / ``lte`` with its end, ``eq`` means "within that day", ``ne`` "not within it".
@@ -179,9 +181,7 @@ def _parse_field(field: Any, value: Any, path: Path) -> FilterNode:
 def _parse_op(field: str, op: Any, value: Any, path: Path, bare: bool = False) -> FilterNode:
     if not isinstance(op, str) or op not in OPERATORS:
         raise InvalidFilterError(f"unknown operator {op!r}", path)
-    if value == "*" and isinstance(value, str):
-        if not bare:
-            raise InvalidFilterError("'*' is only allowed as a bare value", path)
+    if bare and value == "*" and isinstance(value, str):
         if field in TEXT_FIELDS:
             raise InvalidFilterError(f"{field} takes contains or icontains", path)
         return Cond(field, "exists", True)
@@ -262,8 +262,6 @@ def _parse_metadata(value: Any, path: Path) -> FilterNode:
 def _parse_md_op(key: str, op: Any, value: Any, path: Path) -> Cond:
     if not isinstance(op, str) or op not in OPERATORS:
         raise InvalidFilterError(f"unknown operator {op!r}", path)
-    if value == "*" and isinstance(value, str):
-        raise InvalidFilterError("'*' is only allowed as a bare value", path)
     if op in _SUBSTRING_OPS:
         return Cond("metadata", op, _needle(value, path), key)
     if op in RANGE_OPS:
@@ -279,8 +277,6 @@ def _parse_md_op(key: str, op: Any, value: Any, path: Path) -> Cond:
 
 
 def _md_scalar(value: Any, path: Path) -> str | int | float | bool:
-    if value == "*" and isinstance(value, str):
-        raise InvalidFilterError("'*' is only allowed as a bare value", path)
     if isinstance(value, str | bool) or metadata_number(value) is not None:
         return value
     raise InvalidFilterError("metadata values are str, int, float (finite) or bool", path)
@@ -307,8 +303,6 @@ def _str_list(value: Any, path: Path, what: str) -> tuple[str, ...]:
         raise InvalidFilterError(f"expected a list of {what}", path)
     items = []
     for i, item in enumerate(value):
-        if item == "*":
-            raise InvalidFilterError("'*' is only allowed as a bare value", (*path, i))
         items.append(_id(item, (*path, i)))
     return tuple(items)
 

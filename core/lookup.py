@@ -14,7 +14,7 @@ import numpy as np
 from memkit.embedder import Embedder
 from memkit.extraction import ExistingMemory, Side
 from memkit.filter_chroma import ChromaFilter, to_chroma
-from memkit.filters import FilterNode, all_of, eq, evaluate, parse_filter
+from memkit.filters import Cond, FilterNode, all_of, evaluate, parse_filter
 from memkit.inputs import Scope
 from memkit.store.backend import Backend
 from memkit.store.records import StoredMemory
@@ -25,8 +25,12 @@ SIMILAR_PER_TEXT = 10
 
 
 def scope_node(scope: Scope) -> FilterNode | None:
-    """The filter that selects exactly the memories carrying all of the scope's ids."""
-    return all_of(eq(name, value) for name, value in scope.as_dict().items())
+    """The filter that selects exactly the memories carrying all of the scope's ids.
+
+    Built as literal equalities, never parsed: a scope id is an identity, so ``"*"`` (the
+    filter language's "any value") names the entity called ``*`` and no other.
+    """
+    return all_of(Cond(name, "eq", value) for name, value in scope.as_dict().items())
 
 
 def matching_ids(backend: Backend, chroma: ChromaFilter) -> dict[str, int]:

@@ -181,16 +181,29 @@ def decode_item(record: MemoryRecord) -> Item:
 
 
 def namespace_filter(
-    prefix: Sequence[str], *, exact: bool = False, key: str | None = None
+    prefix: Sequence[str],
+    *,
+    exact: bool = False,
+    key: str | None = None,
+    wildcards: bool = False,
 ) -> dict[str, Any]:
-    """memkit filter for items under ``prefix`` (``"*"`` labels match anything)."""
+    """memkit filter for items under ``prefix``.
+
+    Labels and keys are identities, compared literally (``{"eq": label}``): an item keyed
+    ``"*"`` is that item alone, as in LangGraph's own stores. Only ``list_namespaces``'
+    match conditions treat a ``"*"`` label as "any label" (``wildcards=True``).
+    """
     if exact:
-        conditions: dict[str, Any] = {NS: json.dumps(list(prefix), ensure_ascii=False)}
+        conditions: dict[str, Any] = {NS: {"eq": json.dumps(list(prefix), ensure_ascii=False)}}
     else:
-        conditions = {f"lg.ns.{i}": label for i, label in enumerate(prefix) if label != "*"}
+        conditions = {
+            f"lg.ns.{i}": {"eq": label}
+            for i, label in enumerate(prefix)
+            if not (wildcards and label == "*")
+        }
         conditions.setdefault(NS, "*")
     if key is not None:
-        conditions[KEY] = key
+        conditions[KEY] = {"eq": key}
     return {"metadata": conditions}
 
 

@@ -200,7 +200,7 @@ class MemkitStore(BaseStore):
     def _list_namespaces(self, op: ListNamespacesOp) -> Flow[list[tuple[str, ...]]]:
         conditions = op.match_conditions or ()
         prefixes = [c.path for c in conditions if c.match_type == "prefix"]
-        query = namespace_filter(prefixes[0] if prefixes else ())
+        query = namespace_filter(prefixes[0] if prefixes else (), wildcards=True)
         seen: set[tuple[str, ...]] = set()
         page_number: int | None = 1
         while page_number is not None:
