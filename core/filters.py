@@ -54,6 +54,13 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeAlias
 
+from memkit.bounds import (
+    MAX_FILTER_CONDITIONS,
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_VALUES,
+    MAX_TEXT_LENGTH,
+    text_problem,
+)
 from memkit.errors import InvalidFilterError, InvalidInputError
 
 __all__ = [
@@ -143,7 +150,42 @@ def parse_filter(filters: Mapping[str, Any] | None) -> FilterNode | None:
         raise InvalidFilterError("a filter must be an object", ())
     if not filters:
         return None
+    _check_size(filters)
     return _parse_object(filters, ())
+
+
+def _check_size(filters: Mapping[str, Any]) -> None:
+    """Depth, conditions and listed values within the bounds, checked without recursion, so a
+    filter nested a thousand deep is an InvalidFilterError rather than a RecursionError, and a
+    filter Chroma could not plan (or would crash on) never reaches it."""
+    conditions = values = 0
+    stack: list[tuple[Any, Path, int]] = [(filters, (), 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > MAX_FILTER_DEPTH:
+            raise InvalidFilterError(
+                f"filters are nested more than {MAX_FILTER_DEPTH} AND / OR / NOT levels deep",
+                path,
+            )
+        if not isinstance(node, Mapping):
+            continue  # _parse_object names it
+        for name, value in node.items():
+            if name in ("AND", "OR", "NOT") and _is_list(value):
+                stack.extend(((item, (*path, name, i), depth + 1) for i, item in enumerate(value)))
+                continue
+            tests = value.values() if name == "metadata" and isinstance(value, Mapping) else [value]
+            for test in tests:
+                ops = test.values() if isinstance(test, Mapping) else [test]
+                conditions += max(1, len(ops))
+                values += sum(len(v) for v in ops if _is_list(v))
+            if conditions > MAX_FILTER_CONDITIONS:
+                raise InvalidFilterError(
+                    f"filters hold more than {MAX_FILTER_CONDITIONS} conditions", (*path, name)
+                )
+            if values > MAX_FILTER_VALUES:
+                raise InvalidFilterError(
+                    f"filters list more than {MAX_FILTER_VALUES} values", (*path, name)
+                )
 
 
 def _parse_object(obj: Any, path: Path) -> FilterNode:
@@ -246,7 +288,7 @@ def _parse_metadata(value: Any, path: Path) -> FilterNode:
     nodes: list[FilterNode] = []
     for key, spec in value.items():
         here = (*path, key)
-        if not isinstance(key, str) or not key:
+        if not isinstance(key, str) or not key or text_problem(key) is not None:
             raise InvalidFilterError("metadata keys must be non-empty strings", here)
         if isinstance(spec, Mapping):
             if not spec:
@@ -277,7 +319,9 @@ def _parse_md_op(key: str, op: Any, value: Any, path: Path) -> Cond:
 
 
 def _md_scalar(value: Any, path: Path) -> str | int | float | bool:
-    if isinstance(value, str | bool) or metadata_number(value) is not None:
+    if isinstance(value, str):
+        return _storable(value, path)
+    if isinstance(value, bool) or metadata_number(value) is not None:
         return value
     raise InvalidFilterError("metadata values are str, int, float (finite) or bool", path)
 
@@ -285,16 +329,20 @@ def _md_scalar(value: Any, path: Path) -> str | int | float | bool:
 def _id(value: Any, path: Path, what: str = "a non-empty string") -> str:
     if not isinstance(value, str) or not value:
         raise InvalidFilterError(f"expected {what}", path)
-    return value
+    return _storable(value, path)
 
 
 def _needle(value: Any, path: Path) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidFilterError("contains / icontains take a non-empty string", path)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidFilterError("the string is not valid Unicode", path) from None
+    return _storable(value, path)
+
+
+def _storable(value: str, path: Path) -> str:
+    """A string the index can be asked about: no text memkit could have stored is refused."""
+    problem = text_problem(value, MAX_TEXT_LENGTH)
+    if problem is not None:
+        raise InvalidFilterError(f"the string {problem}", path)
     return value
 
 
@@ -330,7 +378,10 @@ def _date_value(value: Any, path: Path) -> tuple[float, float | None]:
     else:
         raise InvalidFilterError("dates take ISO date or datetime strings", path)
     if moment is not None:
-        return _aware(moment).timestamp(), None
+        try:
+            return _aware(moment).timestamp(), None
+        except (OverflowError, ValueError):
+            raise InvalidFilterError(f"the date is out of range: {value!r}", path) from None
     assert day is not None
     start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
     return start, start + _DAY

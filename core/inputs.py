@@ -16,6 +16,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from memkit.bounds import (
+    EARLIEST_TIMESTAMP,
+    LATEST_TIMESTAMP,
+    MAX_CATEGORIES,
+    MAX_CATEGORY_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_MESSAGES,
+    MAX_PAGE,
+    MAX_TEXT_LENGTH,
+    text_problem,
+)
 from memkit.errors import BatchLimitError, InvalidInputError, MetadataError
 from memkit.extraction import Message, Side
 
@@ -25,8 +36,10 @@ __all__ = [
     "Scope",
     "check_batch",
     "check_categories",
+    "check_id",
     "check_metadata",
     "check_paging",
+    "check_text",
     "normalize_messages",
     "parse_timestamp",
 ]
@@ -38,7 +51,6 @@ MAX_METADATA_KEYS = 64
 MAX_METADATA_KEY_LENGTH = 64
 MAX_METADATA_STRING = 4096
 MAX_METADATA_BYTES = 16_384
-MAX_ID_LENGTH = 255
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _INT64 = 2**63
 
@@ -55,12 +67,8 @@ class Scope:
     @classmethod
     def of(cls, **ids: str | None) -> Scope:
         for name, value in ids.items():
-            if value is None:
-                continue
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidInputError(f"{name} must be a non-empty string, got {value!r}")
-            if len(value) > MAX_ID_LENGTH:
-                raise InvalidInputError(f"{name} is longer than {MAX_ID_LENGTH} characters")
+            if value is not None:
+                check_id(value, name)
         return cls(**ids)
 
     def as_dict(self) -> dict[str, str]:
@@ -92,6 +100,29 @@ class Scope:
         return self
 
 
+def check_id(value: Any, name: str) -> str:
+    """An entity, memory or session id: a non-empty string that every store can hold.
+
+    Ids are identities, compared exactly: ``"*"`` is the id ``*``, not a wildcard.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{name} must be a non-empty string, got {value!r}")
+    problem = text_problem(value, MAX_ID_LENGTH)
+    if problem is not None:
+        raise InvalidInputError(f"{name} {problem}")
+    return value
+
+
+def check_text(value: Any, name: str) -> str:
+    """A memory text or query: a non-empty string of at most MAX_TEXT_LENGTH characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{name} must be a non-empty string")
+    problem = text_problem(value, MAX_TEXT_LENGTH)
+    if problem is not None:
+        raise InvalidInputError(f"{name} {problem}")
+    return value
+
+
 def normalize_messages(messages: Any, scope: Scope) -> list[Message]:
     """A string, one message dict or a list of them -> messages; system ones are kept as context."""
     if isinstance(messages, str):
@@ -106,6 +137,8 @@ def normalize_messages(messages: Any, scope: Scope) -> list[Message]:
             f"messages must be a string, a message dict or a list of them, "
             f"not {type(messages).__name__}"
         )
+    if len(items) > MAX_MESSAGES:
+        raise InvalidInputError(f"messages: at most {MAX_MESSAGES} in one call, got {len(items)}")
     out: list[Message] = []
     for i, item in enumerate(items):
         if isinstance(item, str):
@@ -118,6 +151,10 @@ def normalize_messages(messages: Any, scope: Scope) -> list[Message]:
             problem = exc.errors()[0]
             field = ".".join(str(p) for p in problem["loc"])
             raise InvalidInputError(f"messages[{i}].{field}: {problem['msg']}") from exc
+        for field, text in (("content", message.content), ("name", message.name)):
+            trouble = None if text is None else text_problem(text, MAX_TEXT_LENGTH)
+            if trouble is not None:
+                raise InvalidInputError(f"messages[{i}].{field} {trouble}")
         out.append(message)
     if not any(m.content.strip() for m in out):
         raise InvalidInputError("messages are empty: nothing to remember")
@@ -125,15 +162,26 @@ def normalize_messages(messages: Any, scope: Scope) -> list[Message]:
 
 
 def parse_timestamp(value: Any) -> float:
-    """Epoch seconds, a datetime, a date or an ISO string -> epoch seconds (UTC)."""
+    """Epoch seconds, a datetime, a date or an ISO string -> epoch seconds (UTC), from
+    1970-01-01 up to the start of year 9999: every later step can turn it into a datetime."""
+    seconds = _epoch_seconds(value)
+    if not (math.isfinite(seconds) and EARLIEST_TIMESTAMP <= seconds < LATEST_TIMESTAMP):
+        raise InvalidInputError(
+            f"timestamp must lie between 1970-01-01 and 9999-01-01 (UTC), got {value!r}"
+        )
+    return seconds
+
+
+def _epoch_seconds(value: Any) -> float:
     if isinstance(value, bool):
         raise InvalidInputError(
             f"timestamp must be epoch seconds, a datetime or ISO string: {value!r}"
         )
     if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
-            raise InvalidInputError(f"timestamp must be a non-negative epoch time: {value!r}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -149,7 +197,10 @@ def parse_timestamp(value: Any) -> float:
         )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    try:
+        return moment.timestamp()
+    except (OverflowError, ValueError):  # a date that leaves datetime's range in UTC
+        return math.inf
 
 
 def check_metadata(metadata: Any) -> dict[str, Any]:
@@ -185,10 +236,9 @@ def _metadata_value(key: str, value: Any) -> Any:
             raise MetadataError(f"metadata[{key!r}] must be a finite number, got {value!r}")
         return value
     if isinstance(value, str):
-        if len(value) > MAX_METADATA_STRING:
-            raise MetadataError(
-                f"metadata[{key!r}] is longer than {MAX_METADATA_STRING} characters"
-            )
+        problem = text_problem(value, MAX_METADATA_STRING)
+        if problem is not None:
+            raise MetadataError(f"metadata[{key!r}] {problem}")
         return value
     raise MetadataError(
         f"metadata[{key!r}] must be a string, number or boolean, not {type(value).__name__} "
@@ -197,13 +247,21 @@ def _metadata_value(key: str, value: Any) -> Any:
 
 
 def check_categories(categories: Any, name: str = "categories") -> list[str]:
+    """At most MAX_CATEGORIES names, each a metadata key of the index (no ':')."""
     if isinstance(categories, str):
         categories = [categories]
     if not isinstance(categories, Sequence) or not all(
         isinstance(c, str) and c.strip() and ":" not in c for c in categories
     ):
         raise InvalidInputError(f"{name} must be a list of non-empty strings without ':'")
-    return list(dict.fromkeys(c.strip() for c in categories))
+    clean = list(dict.fromkeys(c.strip() for c in categories))
+    if len(clean) > MAX_CATEGORIES:
+        raise InvalidInputError(f"{name}: at most {MAX_CATEGORIES}, got {len(clean)}")
+    for category in clean:
+        problem = text_problem(category, MAX_CATEGORY_LENGTH)
+        if problem is not None:
+            raise InvalidInputError(f"{name}: {category[:40]!r} {problem}")
+    return clean
 
 
 def check_paging(page: Any, page_size: Any) -> tuple[int, int]:
@@ -212,6 +270,8 @@ def check_paging(page: Any, page_size: Any) -> tuple[int, int]:
             raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
     if page_size > MAX_PAGE_SIZE:
         raise InvalidInputError(f"page_size must be at most {MAX_PAGE_SIZE}, got {page_size}")
+    if page > MAX_PAGE:
+        raise InvalidInputError(f"page must be at most {MAX_PAGE}, got {page}")
     return page, page_size
 
 
@@ -225,4 +285,5 @@ def check_batch(items: Any, name: str) -> list[Mapping[str, Any]]:
     for i, item in enumerate(items):
         if not isinstance(item, Mapping) or not isinstance(item.get("memory_id"), str):
             raise InvalidInputError(f"{name}[{i}] must be a dict with a string 'memory_id'")
+        check_id(item["memory_id"], f"{name}[{i}].memory_id")
     return list(items)

@@ -8,6 +8,8 @@ Chroma as the derived vector and filter index.
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,10 +17,16 @@ from typing import Any
 import numpy as np
 
 from memkit.activity import Outcome, monitored
+from memkit.bounds import json_problem
 from memkit.categories import normalize_categories
 from memkit.config import MemoryConfig, load_config
 from memkit.embedder import Embedder, build_embedder
-from memkit.errors import ExtractionError, InvalidInputError, MemoryNotFoundError
+from memkit.errors import (
+    ConfigError,
+    ExtractionError,
+    InvalidInputError,
+    MemoryNotFoundError,
+)
 from memkit.extraction import Extractor, Side
 from memkit.filter_chroma import ChromaFilter, to_chroma
 from memkit.filters import FilterNode, all_of, parse_filter
@@ -27,8 +35,10 @@ from memkit.inputs import (
     Scope,
     check_batch,
     check_categories,
+    check_id,
     check_metadata,
     check_paging,
+    check_text,
     normalize_messages,
     parse_timestamp,
 )
@@ -97,7 +107,9 @@ class Memory:
     ) -> None:
         self.config = load_config(config)
         if path is not None:
-            self.config = self.config.model_copy(update={"path": str(path)})
+            if not isinstance(path, str | os.PathLike):
+                raise ConfigError(f"path must be a directory path, not {type(path).__name__}")
+            self.config = self.config.model_copy(update={"path": os.fspath(path)})
         self.categories = normalize_categories(self.config.categories)
         self.embedder = embedder or _shared_embedder(self.config)
         self.extractor = extractor or self._default_extractor()
@@ -320,14 +332,15 @@ class Memory:
         """
         _check_platform_options(platform_options, {"version", "limit", "rerank", "output_format"})
         top_k = platform_options.get("limit", top_k)
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("query must be a non-empty string")
+        check_text(query, "query")
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 1000:
             raise InvalidInputError(f"top_k must be an integer from 1 to 1000, got {top_k!r}")
         if threshold is not None and (
-            isinstance(threshold, bool) or not isinstance(threshold, int | float)
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not math.isfinite(threshold)
         ):
-            raise InvalidInputError(f"threshold must be a number, got {threshold!r}")
+            raise InvalidInputError(f"threshold must be a finite number, got {threshold!r}")
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
         _outcome.scope = scope.as_dict()
         chroma = to_chroma(all_of([parse_filter(filters), scope_node(scope)]))
@@ -424,8 +437,7 @@ class Memory:
 
     def _load(self, ids: Sequence[Any]) -> dict[str, StoredMemory]:
         for memory_id in ids:
-            if not isinstance(memory_id, str) or not memory_id:
-                raise InvalidInputError(f"memory_id must be a non-empty string, got {memory_id!r}")
+            check_id(memory_id, "memory_id")
         found = self.backend.records.get_many(list(ids))
         for memory_id in ids:
             if memory_id not in found:
@@ -435,8 +447,7 @@ class Memory:
     @monitored("history")
     def history(self, memory_id: str, *, _outcome: Outcome) -> list[HistoryEntry]:
         """Every change to the memory, oldest first; still there after it was deleted."""
-        if not isinstance(memory_id, str) or not memory_id:
-            raise InvalidInputError(f"memory_id must be a non-empty string, got {memory_id!r}")
+        check_id(memory_id, "memory_id")
         entries = self.backend.records.history(memory_id)
         if not entries:
             raise MemoryNotFoundError(memory_id)
@@ -502,8 +513,8 @@ class Memory:
             if unknown:
                 raise InvalidInputError(f"{name}[{i}]: unknown keys {sorted(unknown)}")
             text, metadata = item.get("text"), item.get("metadata")
-            if text is not None and (not isinstance(text, str) or not text.strip()):
-                raise InvalidInputError(f"{name}[{i}].text must be a non-empty string")
+            if text is not None:
+                check_text(text, f"{name}[{i}].text")
             if text is None and metadata is None:
                 raise InvalidInputError(f"{name}[{i}] changes nothing: give text and/or metadata")
             clean = None if metadata is None else check_metadata(metadata)
@@ -727,15 +738,16 @@ def _json_metadata(metadata: Any) -> dict[str, Any]:
         raise InvalidInputError("a message's metadata must be a dict")
     try:
         json.dumps(metadata)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInputError(f"a message's metadata must be JSON-serialisable: {exc}") from exc
+    problem = json_problem(metadata)
+    if problem is not None:
+        raise InvalidInputError(f"a message's metadata {problem}")
     return dict(metadata)
 
 
 def _check_session(session_id: Any) -> str:
-    if not isinstance(session_id, str) or not session_id.strip():
-        raise InvalidInputError(f"session_id must be a non-empty string, got {session_id!r}")
-    return session_id
+    return check_id(session_id, "session_id")
 
 
 def _check_platform_options(options: Mapping[str, Any], accepted: set[str]) -> None:

@@ -30,13 +30,17 @@ def recall_filter(
     ``add`` stores facts from user messages under the user_id only and facts from
     assistant messages under the agent_id only, so with both ids recall asks for
     either of them; app_id and run_id narrow both.
+
+    Each id is compared with ``{"eq": id}``, never as a bare value: a bare ``"*"`` is the
+    filter language's wildcard, and a scope id is an identity.
     """
     clauses: list[Mapping[str, Any]] = [filters] if filters else []
     if user_id is not None and agent_id is not None:
-        clauses.append({"OR": [{"user_id": user_id}, {"agent_id": agent_id}]})
+        clauses.append({"OR": [{"user_id": {"eq": user_id}}, {"agent_id": {"eq": agent_id}}]})
     else:
-        clauses.extend({k: v} for k, v in (("user_id", user_id), ("agent_id", agent_id)) if v)
-    clauses.extend({k: v} for k, v in (("app_id", app_id), ("run_id", run_id)) if v)
+        pairs = (("user_id", user_id), ("agent_id", agent_id))
+        clauses.extend({k: {"eq": v}} for k, v in pairs if v)
+    clauses.extend({k: {"eq": v}} for k, v in (("app_id", app_id), ("run_id", run_id)) if v)
     if not clauses:
         return None
     return dict(clauses[0]) if len(clauses) == 1 else {"AND": clauses}

@@ -44,11 +44,21 @@ def test_recall_query_uses_latest_user_turns():
 def test_recall_filter_matches_how_add_tags_each_side():
     from memkit.recall import recall_filter
 
-    assert recall_filter(user_id="u") == {"user_id": "u"}
+    assert recall_filter(user_id="u") == {"user_id": {"eq": "u"}}
     assert recall_filter() is None
     assert recall_filter(user_id="u", agent_id="a", run_id="r") == {
-        "AND": [{"OR": [{"user_id": "u"}, {"agent_id": "a"}]}, {"run_id": "r"}]
+        "AND": [
+            {"OR": [{"user_id": {"eq": "u"}}, {"agent_id": {"eq": "a"}}]},
+            {"run_id": {"eq": "r"}},
+        ]
     }
     assert recall_filter({"categories": {"contains": "travel"}}, agent_id="a") == {
-        "AND": [{"categories": {"contains": "travel"}}, {"agent_id": "a"}]
+        "AND": [{"categories": {"contains": "travel"}}, {"agent_id": {"eq": "a"}}]
     }
+
+
+def test_recall_filter_ids_are_identities_not_wildcards():
+    from memkit.filters import Cond, parse_filter
+    from memkit.recall import recall_filter
+
+    assert parse_filter(recall_filter(user_id="*")) == Cond("user_id", "eq", "*")
