@@ -7,6 +7,7 @@ Entries are buffered and written in one transaction every second or 64 entries
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 import threading
 import time
@@ -20,6 +21,16 @@ R = TypeVar("R")
 
 FLUSH_EVERY = 64
 FLUSH_SECONDS = 1.0
+MAX_ERROR_LENGTH = 1000  # characters of an error message kept in the log
+
+log = logging.getLogger("memkit")
+
+
+def storable(text: str, limit: int = MAX_ERROR_LENGTH) -> str:
+    """``text`` as the log can hold it: an error message quotes the bad input it refused
+    (a lone surrogate, a NUL, a 50,000-character string), and the log must take it anyway."""
+    clean = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+    return clean.replace("\x00", "\\x00")
 
 
 class ActivityLog:
@@ -37,6 +48,8 @@ class ActivityLog:
         latency_ms: float,
         error: str | None = None,
     ) -> None:
+        scope = {name: storable(value) for name, value in scope.items()}
+        error = None if error is None else storable(error)
         with self._lock:
             self._buffer.append((kind, scope, counts, latency_ms, error))
             due = len(self._buffer) >= FLUSH_EVERY or (
@@ -83,9 +96,12 @@ def monitored(kind: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 latency = (time.perf_counter() - started) * 1000
                 failure = sys.exception()
                 error = f"{type(failure).__name__}: {failure}" if failure else None
-                log: ActivityLog | None = getattr(self, "_activity", None)
-                if log is not None:
-                    log.record(kind, outcome.scope, outcome.counts, latency, error)
+                activity: ActivityLog | None = getattr(self, "_activity", None)
+                if activity is not None:
+                    try:
+                        activity.record(kind, outcome.scope, outcome.counts, latency, error)
+                    except Exception:  # monitoring never replaces the call's own outcome
+                        log.exception("memkit: the activity log could not record %s", kind)
 
         return run
 
