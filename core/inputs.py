@@ -28,12 +28,13 @@ from memkit.bounds import (
     text_problem,
 )
 from memkit.errors import BatchLimitError, InvalidInputError, MetadataError
-from memkit.extraction import Message, Side
+from memkit.extraction import Message, Operation, Side
 
 __all__ = [
     "MAX_BATCH",
     "MAX_PAGE_SIZE",
     "Scope",
+    "admit_operations",
     "check_batch",
     "check_categories",
     "check_id",
@@ -287,3 +288,32 @@ def check_batch(items: Any, name: str) -> list[Mapping[str, Any]]:
             raise InvalidInputError(f"{name}[{i}] must be a dict with a string 'memory_id'")
         check_id(item["memory_id"], f"{name}[{i}].memory_id")
     return list(items)
+
+
+def admit_operations(operations: Sequence[Operation]) -> list[Operation]:
+    """An extractor's plan cut to what the store can hold.
+
+    A plan comes from a model's JSON (where ``"\\u0000"`` or a lone ``"\\ud800"`` is one
+    escape away) or from a user's own Extractor, and what it writes must meet the same bounds
+    as a caller's input. It is cleaned rather than refused, since the caller did nothing
+    wrong: NULs and lone surrogates are dropped from a fact, which is cut to
+    MAX_TEXT_LENGTH characters (an ADD or UPDATE left empty is dropped), and categories
+    that are no valid name, or past the first MAX_CATEGORIES, are left off.
+    """
+    admitted: list[Operation] = []
+    for op in operations:
+        text = op.text
+        if text is not None:
+            text = _UNSTORABLE.sub("", text).strip()[:MAX_TEXT_LENGTH]
+            if not text and op.event in ("ADD", "UPDATE"):
+                continue
+        categories = [
+            c
+            for c in dict.fromkeys(c.strip() for c in op.categories if isinstance(c, str))
+            if c and ":" not in c and text_problem(c, MAX_CATEGORY_LENGTH) is None
+        ][:MAX_CATEGORIES]
+        admitted.append(op.model_copy(update={"text": text, "categories": tuple(categories)}))
+    return admitted
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

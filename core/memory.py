@@ -33,6 +33,7 @@ from memkit.filters import FilterNode, all_of, parse_filter
 from memkit.hybrid import hybrid_search
 from memkit.inputs import (
     Scope,
+    admit_operations,
     check_batch,
     check_categories,
     check_id,
@@ -285,9 +286,10 @@ class Memory:
         try:
             plan = self.extractor.plan(messages, scope.sides(), lookup)
             _add_counts(outcome.counts, plan.usage)
-            texts = [op.text for op in plan.operations if op.event in ("ADD", "UPDATE") and op.text]
+            operations = admit_operations(plan.operations)
+            texts = [op.text for op in operations if op.event in ("ADD", "UPDATE") and op.text]
             vectors = lookup.vectors_for(texts)
-            return plan_writes(plan.operations, lookup.shown, vectors, request)
+            return plan_writes(operations, lookup.shown, vectors, request)
         except ExtractionError as exc:
             _add_counts(outcome.counts, exc.usage)
             options = {

@@ -8,6 +8,7 @@ at which something downstream broke.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from typing import Any
@@ -307,3 +308,42 @@ def test_what_sits_at_every_bound_is_stored_indexed_read_and_reopened(
     memory = reopened(memory)
     check(memory)
     memory.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_model_reply_is_cut_to_what_the_store_can_hold(tmp_path: Any, mode: str) -> None:
+    """JSON escapes give a model's reply NULs and lone surrogates that no caller could send."""
+    from memkit import AsyncMemory
+    from memkit.testing_openai import ScriptedOpenAI
+
+    with ScriptedOpenAI() as server:
+        config = {
+            "llm": {
+                "provider": "openai",
+                "config": {"model": "m", "base_url": server.url, "api_key": "k", "timeout": 2.0},
+            },
+            "categories": [f"cat{i}" for i in range(100)],
+        }
+        memory = Memory(tmp_path / "llm", config=config, embedder=HashEmbedder())
+        fact = {
+            "event": "ADD",
+            "source": 1,
+            "text": "Likes\x00 green tea\ud800",
+            "target": None,
+            "categories": [SURROGATE, "bad:name", *[f"cat{i}" for i in range(100)]],
+        }
+        empty = {**fact, "text": "\x00\ud800 ", "categories": []}
+        server.reply({"memories": [fact, empty], "forget": [], "erase_all": []})
+        messages = [{"role": "user", "content": "I like green tea"}]
+        if mode == "sync":
+            result = memory.add(messages, user_id="alex")
+        else:
+            result = asyncio.run(AsyncMemory(memory=memory).add(messages, user_id="alex"))
+        assert [(e.event, e.memory) for e in result.results] == [("ADD", "Likes green tea")]
+        stored = memory.get(result.results[0].id)
+        assert stored.categories == [f"cat{i}" for i in range(MAX_CATEGORIES)]
+        memory = reopened(memory)
+        assert [r.memory for r in memory.search("tea", user_id="alex").results] == [
+            "Likes green tea"
+        ]
+        memory.close()
