@@ -25,6 +25,7 @@ from memkit.models import (
     MessageResult,
     Page,
     SearchResult,
+    StoreHealth,
     TranscriptMessage,
     UsersResult,
 )
@@ -214,6 +215,9 @@ class AsyncMemory:
 
     async def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         return await self._run(self.sync.activity, limit, kind)
+
+    async def check(self, repair: bool = True) -> StoreHealth:
+        return await self._run(self.sync.check, repair)
 
     async def pending(self) -> list[dict[str, Any]]:
         return await self._run(self.sync.pending)

@@ -54,6 +54,7 @@ from memkit.models import (
     Page,
     SearchHit,
     SearchResult,
+    StoreHealth,
     TranscriptMessage,
     UsersResult,
 )
@@ -658,6 +659,18 @@ class Memory:
     def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         """The most recent operations, newest first: kind, scope, counts, latency, error."""
         return self.backend.activity.recent(limit=limit, kind=kind)
+
+    def check(self, repair: bool = True) -> StoreHealth:
+        """The store's health: memories in the record store and in the index, journal
+        rows pending, quarantined memories (the index refused them) with the error, the
+        file locks held.
+
+        With ``repair`` (the default: a check is run when something looks wrong), it first
+        applies queued index writes, replays the journal, offers each quarantined memory
+        to the index again and reconciles the index with the record store; ``repaired``
+        says what that changed. ``check(repair=False)`` only reads.
+        """
+        return self.backend.check(repair=repair)
 
     # ---- extractions kept for replay, and LLM usage ---------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field
 
 __all__ = [
     "AddEvent",
@@ -21,8 +21,11 @@ __all__ = [
     "MemoryRecord",
     "MessageResult",
     "Page",
+    "QuarantinedMemory",
     "SearchHit",
     "SearchResult",
+    "StoreHealth",
+    "StoreRepair",
     "TranscriptMessage",
     "UsersResult",
 ]
@@ -129,3 +132,52 @@ class TranscriptMessage(_Result):
 class MessageResult(_Result):
     message: str
     count: int = 0
+
+
+class QuarantinedMemory(_Result):
+    """A memory the vector index refused: whole in the record store (``get`` reads it),
+    left out of the index until a retry succeeds."""
+
+    id: str
+    error: str
+    attempts: int
+    first_failed_at: UtcDatetime
+    last_failed_at: UtcDatetime
+
+
+class StoreRepair(_Result):
+    """What ``check(repair=True)`` changed in the index."""
+
+    journal_replayed: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    released: int = 0  # quarantined memories the index took on retry
+
+
+class StoreHealth(_Result):
+    """``Memory.check()``: the record store against its index, and what was repaired.
+
+    ``indexed`` is None (and ``index_error`` says why) when the index cannot be read.
+    ``locked`` says this process holds the embedded store's file locks (``locks``); a
+    store on a Chroma server and PostgreSQL takes none.
+    """
+
+    records: int
+    indexed: int | None
+    journal_pending: int
+    quarantined: list[QuarantinedMemory] = Field(default_factory=list)
+    locked: bool
+    locks: list[str] = Field(default_factory=list)
+    repaired: StoreRepair = Field(default_factory=StoreRepair)
+    index_error: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def healthy(self) -> bool:
+        """Every memory outside quarantine is indexed, nothing waits, nothing failed."""
+        return (
+            self.index_error is None
+            and not self.journal_pending
+            and not self.quarantined
+            and self.indexed == self.records
+        )

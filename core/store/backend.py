@@ -8,6 +8,11 @@ wholly present with its history, or wholly absent, once the store is reopened:
 index with the record store and repairs it (or rebuilds it from stored embeddings,
 no re-embedding, when Chroma cannot even open it).
 
+A memory the index refuses is quarantined (``memkit.store.quarantine``): every other read
+and write goes on, and ``check()`` reports it and retries it. An embedded store locks its
+home, its index directory and its SQLite file before it opens any of them
+(``memkit.store.lock``).
+
 Within one process, every ``Memory`` on the same store shares one backend, so
 opening the same directory twice in a notebook is not a lock conflict.
 """
@@ -20,16 +25,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from memkit.activity import ActivityLog
 from memkit.config import MemoryConfig
 from memkit.errors import ConfigError, VectorStoreError
+from memkit.models import QuarantinedMemory, StoreHealth, StoreRepair
 from memkit.store.index import VectorIndex, generation_dir, revision, switch_generation
 from memkit.store.index_writer import IndexWriter, replay_journal
-from memkit.store.lock import DirectoryLock
-from memkit.store.records import ENTITY_FIELDS, RecordStore, WriteSet
+from memkit.store.lock import lock_all
+from memkit.store.paths import sqlite_file, writable_directory
+from memkit.store.quarantine import index_memories, retry_quarantined
+from memkit.store.records import ENTITY_FIELDS, RecordStore, WriteSet, epoch_to_datetime
 
 __all__ = ["Backend", "RepairReport", "open_backend"]
 
@@ -41,16 +49,40 @@ class RepairReport:
     journal_replayed: int = 0
     upserted: int = 0
     deleted: int = 0
+    released: int = 0  # quarantined memories the index took when retried
     rebuilt: bool = False
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
-        return bool(self.journal_replayed or self.upserted or self.deleted or self.rebuilt)
+        return bool(
+            self.journal_replayed or self.upserted or self.deleted or self.released or self.rebuilt
+        )
+
+
+def _lock_targets(config: MemoryConfig, url: str, index_base: Path) -> list[tuple[Path, str]]:
+    """The lock files of an embedded store: its home, its index directory, and its SQLite
+    file if it has one, each checked to be a writable directory first (ConfigError)."""
+    home = writable_directory(config.home(), "path")
+    index_key = "vector_store.config.path" if config.vector_store.config.path else "path"
+    writable_directory(index_base, index_key)
+    targets = [
+        (home / "memkit.lock", f"the memkit store at {home}"),
+        (index_base / "memkit.lock", f"the memkit index at {index_base}"),
+    ]
+    database = sqlite_file(url)
+    if database is not None:
+        key = "record_store.url" if config.record_store.url else "path"
+        if database.is_dir():
+            raise ConfigError(f"{key}: the SQLite database {database} is a directory")
+        writable_directory(database.parent, key)
+        lock = database.with_name(database.name + ".lock")
+        targets.append((lock, f"the memkit record store {database}"))
+    return targets
 
 
 class Backend:
-    """Record store + index + (embedded) directory lock, shared per store."""
+    """Record store + index + (embedded) file locks, shared per store."""
 
     def __init__(self, key: str, config: MemoryConfig, embedder_name: str) -> None:
         self.key = key
@@ -58,24 +90,28 @@ class Backend:
         self.write_lock = threading.RLock()
         home = config.home()
         self.chroma = chroma = config.vector_store.config
-        self.lock = DirectoryLock(home) if chroma.host is None else None
+        embedded = chroma.host is None
+        url = config.record_store.url or f"sqlite:///{home / 'memkit.db'}"
+        self.index_base = Path(chroma.path).expanduser() if chroma.path else home / "index"
+        self.locks = lock_all(_lock_targets(config, url, self.index_base) if embedded else [])
+        self._open_markers = [home / "OPEN", self.index_base / "OPEN"] if embedded else []
+        records: RecordStore | None = None
         try:
-            url = config.record_store.url or f"sqlite:///{home / 'memkit.db'}"
-            self.records = RecordStore(url)
+            self.records = records = RecordStore(url)
             self._check_embedder(embedder_name)
-            self.index_base = Path(chroma.path).expanduser() if chroma.path else home / "index"
-            self._open_marker = home / "OPEN" if self.lock else None
-            unclean = bool(self._open_marker and self._open_marker.exists())
-            if self._open_marker:
-                self._open_marker.touch()
+            unclean = any(marker.exists() for marker in self._open_markers)
+            for marker in self._open_markers:
+                marker.touch()
             index, self.last_repair = self._open_index(thorough=unclean)
         except BaseException:
-            if self.lock:
-                self.lock.release()
+            if records is not None:
+                records.close()
+            for lock in self.locks:
+                lock.release()
             raise
-        # Embedded, this process alone reads the index (the directory lock): it can take
+        # Embedded, this process alone reads the index (the file locks): it can take
         # writes in the background. On a server, other processes read it too.
-        self._writer = IndexWriter(index, self.records, background=self.lock is not None)
+        self._writer = IndexWriter(index, self.records, background=embedded)
         self._entity_writes: Counter[tuple[str, str]] = Counter()  # (id field, value) -> writes
         self._resets = 0
         self.activity = ActivityLog(self.records)
@@ -114,7 +150,11 @@ class Backend:
             log.warning("memkit: the vector index is broken (%s); rebuilding it", exc)
             index = self._rebuild()
             report = RepairReport(rebuilt=True, upserted=self.records.count())
-        report = RepairReport(**{**report.__dict__, "seconds": time.perf_counter() - started})
+        report = replace(report, seconds=time.perf_counter() - started)
+        self._log_repair(report)
+        return index, report
+
+    def _log_repair(self, report: RepairReport) -> None:
         if report.changed:
             self.records.log_activity(
                 "repair",
@@ -123,11 +163,11 @@ class Backend:
                     "journal_replayed": report.journal_replayed,
                     "upserted": report.upserted,
                     "deleted": report.deleted,
+                    "released": report.released,
                     "rebuilt": int(report.rebuilt),
                 },
                 report.seconds * 1000,
             )
-        return index, report
 
     def _make_index(self) -> VectorIndex:
         directory = generation_dir(self.index_base) if self.chroma.host is None else None
@@ -138,15 +178,20 @@ class Backend:
         switch_generation(self.index_base)
         index = self._make_index()
         for batch in self.records.iter_all():
-            index.upsert(batch)
+            index_memories(index, self.records, batch)  # what it refuses is quarantined
         self.records.clear_journal(self.records.journal())
         return index
 
     def _reconcile(self, index: VectorIndex, thorough: bool) -> RepairReport:
+        """Replay the journal, retry the quarantined memories, and (if ``thorough``, or
+        if the counts disagree) make the index hold exactly the record store's memories
+        outside quarantine, each at its current revision."""
         replayed = replay_journal(self.records, index)
-        if not thorough and index.count() == self.records.count():
-            return RepairReport(journal_replayed=replayed)
-        truth = self.records.stamps()
+        released = retry_quarantined(index, self.records)
+        held = self.records.quarantine.ids()
+        if not thorough and index.count() == self.records.count() - len(held):
+            return RepairReport(journal_replayed=replayed, released=released)
+        truth = {i: stamp for i, stamp in self.records.stamps().items() if i not in held}
         indexed = index.stamps()
         stale = [i for i, stamp in truth.items() if indexed.get(i) != revision(stamp)]
         extra = [i for i in indexed if i not in truth]
@@ -154,8 +199,61 @@ class Backend:
             index.delete(extra)
         for start in range(0, len(stale), 2000):
             found = self.records.get_many(stale[start : start + 2000])
-            index.upsert(list(found.values()))
-        return RepairReport(journal_replayed=replayed, upserted=len(stale), deleted=len(extra))
+            index_memories(index, self.records, list(found.values()))
+        return RepairReport(
+            journal_replayed=replayed,
+            upserted=len(stale),
+            deleted=len(extra),
+            released=released,
+        )
+
+    # ---- health -------------------------------------------------------------------------
+
+    def check(self, repair: bool = True) -> StoreHealth:
+        """The store's health; with ``repair``, first apply queued writes, replay the
+        journal, retry quarantined memories and reconcile the index with the records."""
+        started = time.perf_counter()
+        report, error = RepairReport(), None
+        with self.write_lock:  # no write commits meanwhile: the counts agree with each other
+            if repair:
+                try:
+                    self._writer.settle()
+                    report = self._reconcile(self.index, thorough=True)
+                except VectorStoreError as exc:
+                    error = str(exc)
+            try:
+                indexed: int | None = self.index.count()
+            except VectorStoreError as exc:
+                indexed, error = None, error or str(exc)
+            pending = self._writer.pending()
+            quarantined = self.records.quarantine.list()
+            total = self.records.count()
+        report = replace(report, seconds=time.perf_counter() - started)
+        self._log_repair(report)
+        return StoreHealth(
+            records=total,
+            indexed=indexed,
+            journal_pending=pending,
+            quarantined=[
+                QuarantinedMemory(
+                    id=row["memory_id"],
+                    error=row["error"],
+                    attempts=row["attempts"],
+                    first_failed_at=epoch_to_datetime(row["first_failed_at"]),
+                    last_failed_at=epoch_to_datetime(row["last_failed_at"]),
+                )
+                for row in quarantined
+            ],
+            locked=bool(self.locks),
+            locks=[str(lock.path) for lock in self.locks],
+            repaired=StoreRepair(
+                journal_replayed=report.journal_replayed,
+                upserted=report.upserted,
+                deleted=report.deleted,
+                released=report.released,
+            ),
+            index_error=error,
+        )
 
     # ---- writes -------------------------------------------------------------------------
 
@@ -191,10 +289,10 @@ class Backend:
         self._writer.close()
         self._writer.index.close()
         self.records.close()
-        if self._open_marker:
-            self._open_marker.unlink(missing_ok=True)
-        if self.lock:
-            self.lock.release()
+        for marker in self._open_markers:
+            marker.unlink(missing_ok=True)
+        for lock in self.locks:
+            lock.release()
 
 
 _OPEN: dict[str, Backend] = {}

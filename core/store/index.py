@@ -1,9 +1,12 @@
 """The Chroma vector and filter index, derived from the record store.
 
 Chroma is an index here, not the system of record: memkit can drop and rebuild it
-from the stored embeddings at any time (see ``memkit.store.repair``). Calls are
-split under Chroma's batch limit; calls to a Chroma server have a timeout, because
-chromadb's HTTP client waits forever on a stopped server.
+from the stored embeddings at any time (see ``memkit.store.backend``). Calls are
+split under Chroma's batch limit. Every call to a Chroma server, the ones that
+building the client makes included, is bounded by ``timeout``: chromadb 1.5.9 builds
+its httpx session with ``timeout=None`` and calls the server from the constructor,
+so a server that accepts connections but never answers would hang ``Memory(...)``
+forever (see ``_bounded_http_client``).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import chromadb
+import chromadb.api.fastapi
 import httpx
 from chromadb.config import Settings
 from chromadb.errors import ChromaError
@@ -79,13 +84,14 @@ class VectorIndex:
                 _journal_in_wal(directory / "chroma.sqlite3")
                 self._client = chromadb.PersistentClient(path=str(directory), settings=settings)
             else:
-                self._client = chromadb.HttpClient(
-                    host=config.host or "localhost",
-                    port=config.port,
-                    ssl=config.ssl,
-                    headers=config.headers,
-                    settings=settings,
-                )
+                with _bounded_http_client(config.timeout):
+                    self._client = chromadb.HttpClient(
+                        host=config.host or "localhost",
+                        port=config.port,
+                        ssl=config.ssl,
+                        headers=config.headers,
+                        settings=settings,
+                    )
                 _set_http_timeout(self._client, config.timeout)
             self._collection = self._client.get_or_create_collection(
                 config.collection_name,
@@ -194,6 +200,12 @@ class VectorIndex:
         """id -> revision of every indexed memory."""
         return self._scan(None, None)
 
+    def some_ids(self, limit: int) -> list[str]:
+        """Up to ``limit`` ids the index holds, whichever come first (no wait for queued
+        writes: the index writer calls this while it applies them)."""
+        with chroma_errors("read"):
+            return list(self._collection.get(limit=limit, include=[])["ids"])
+
     def probe(self) -> None:
         """Read a record back with its vector: a broken segment fails here, not mid-call."""
         with chroma_errors("read"):
@@ -241,8 +253,44 @@ def _journal_in_wal(path: Path) -> None:
         pass  # not a database: Chroma's own open fails, and memkit rebuilds the index
 
 
+# chromadb.api.fastapi looks up ``httpx`` in its module namespace when it builds a session;
+# memkit swaps in a shim for the moment one HttpClient is built, one build at a time.
+_BUILD_LOCK = threading.Lock()
+
+
+class _TimedHttpx:
+    """``httpx`` as chromadb's FastAPI client sees it, except that ``httpx.Client`` gets a
+    timeout where chromadb asks for none."""
+
+    def __init__(self, seconds: float) -> None:
+        self._timeout = httpx.Timeout(seconds)
+
+    def Client(self, *args: Any, **kwargs: Any) -> httpx.Client:  # httpx's name
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return httpx.Client(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(httpx, name)
+
+
+@contextmanager
+def _bounded_http_client(seconds: float) -> Iterator[None]:
+    """While chromadb builds an HttpClient, its session has ``seconds`` as timeout from the
+    start: the constructor's own calls (identity, tenant, database) are bounded too."""
+    module = chromadb.api.fastapi
+    with _BUILD_LOCK:
+        real = module.httpx
+        module.httpx = _TimedHttpx(seconds)  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            module.httpx = real
+
+
 def _set_http_timeout(client: Any, seconds: float) -> None:
-    """chromadb builds its httpx session with ``timeout=None``; give it a real one."""
+    """Hold the session to ``seconds`` after construction as well (a session chromadb may
+    have built another way)."""
     session = getattr(getattr(client, "_server", None), "_session", None)
     if isinstance(session, httpx.Client):
         session.timeout = httpx.Timeout(seconds)

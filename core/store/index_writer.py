@@ -20,6 +20,10 @@ writes (``applied``). A row is marked applied only if no newer write of that mem
 queued meanwhile; commits and that marking are serialised by one lock, so a journal row
 never disappears while its write is still unapplied. After a crash the rows left in
 the journal are replayed when the store is opened (``replay_journal``).
+
+A record the index refuses (not an index that is down) is quarantined instead of failing
+its batch for good (``memkit.store.quarantine``): its journal row is cleared like an
+applied one, and the quarantine table keeps it for a retry.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import threading
 
 from memkit.errors import VectorStoreError
 from memkit.store.index import VectorIndex
+from memkit.store.quarantine import forget_refused, index_memories, upsert_isolating
 from memkit.store.records import RecordStore, StoredMemory, WriteSet
 
 __all__ = ["LINGER", "IndexWriter", "replay_journal"]
@@ -52,7 +57,7 @@ def replay_journal(records: RecordStore, index: VectorIndex) -> int:
     if gone:
         index.delete(gone)
     if present:
-        index.upsert(list(present.values()))
+        index_memories(index, records, list(present.values()))
     records.clear_journal(journal)
     return len(journal)
 
@@ -112,8 +117,9 @@ class IndexWriter:
     def sync(self) -> None:
         """Apply every committed write to the index, waiting for those in flight.
 
-        Raises VectorStoreError when the index fails; the writes stay in the journal and
-        the next sync (or the next open of the store) applies them.
+        Raises VectorStoreError when the index is down; the writes stay in the journal and
+        the next sync (or the next open of the store) applies them. A record the index
+        refuses is quarantined instead (``memkit.store.quarantine``).
         """
         with self._apply_lock:
             if self._failed:
@@ -130,13 +136,35 @@ class IndexWriter:
                 if gone:
                     self.index.delete(gone)
                 kept = [memory for memory in batch.values() if memory is not None]
-                if kept:
-                    self.index.upsert(kept)
+                refused = upsert_isolating(self.index, self._records, kept)
+                with self._queue_lock:
+                    # A memory written again meanwhile is queued anew: its new state is the
+                    # one to index (or to quarantine), and its commit dropped any old row.
+                    refused = {i: e for i, e in refused.items() if i not in self._queue}
+                    if refused:
+                        self._records.quarantine.keep(refused)
+                    self._applied.update(i for i in batch if i not in self._queue)
+                forget_refused(self.index, refused)
             except BaseException:
                 self._failed = True
                 raise
-            with self._queue_lock:
-                self._applied.update(i for i in batch if i not in self._queue)
+
+    def settle(self) -> None:
+        """``sync``, then clear the journal rows of every write the index has taken."""
+        self.sync()
+        with self._queue_lock:
+            applied, self._applied = self._applied, set()
+            try:
+                self._records.clear_journal(applied)
+            except BaseException:
+                self._applied |= applied
+                raise
+
+    def pending(self) -> int:
+        """Journal rows of writes the index has not taken yet (rows of taken writes wait
+        for the next commit to clear them, and are not counted)."""
+        with self._queue_lock:
+            return len(set(self._records.journal()).difference(self._applied))
 
     def reset(self) -> None:
         """Forget the queue and empty the index (the caller empties the record store)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from memkit.store import schema
 
@@ -39,11 +39,26 @@ def _keyword_index(conn: Connection) -> None:
     schema.keyword_docs.create(conn, checkfirst=True)
 
 
+def _index_quarantine(conn: Connection) -> None:
+    # Frozen here: later edits to ``schema.index_quarantine`` must not change this step.
+    conn.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS index_quarantine ("
+            "memory_id VARCHAR(36) NOT NULL PRIMARY KEY, "
+            "error TEXT NOT NULL, "
+            "attempts INTEGER NOT NULL, "
+            "first_failed_at FLOAT NOT NULL, "
+            "last_failed_at FLOAT NOT NULL)"
+        )
+    )
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: memories, history, activity, index journal, store meta", _initial),
     (2, "transcripts: short-term session messages", _transcripts),
     (3, "pending_extractions: messages kept when extraction fails", _pending_extractions),
     (4, "keyword_docs: the keyword index of search", _keyword_index),
+    (5, "index_quarantine: memories the vector index refused", _index_quarantine),
 ]
 
 

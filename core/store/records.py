@@ -30,14 +30,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from memkit.errors import HistoryError
+from memkit.errors import ConfigError, HistoryError
 from memkit.models import EntityType, HistoryEntry, MemoryRecord
 from memkit.store import schema
 from memkit.store.keyword_index import KeywordIndex, write_keywords
 from memkit.store.migrations import migrate
-from memkit.store.side_tables import PendingExtractions, TranscriptLog
+from memkit.store.side_tables import PendingExtractions, Quarantine, TranscriptLog
 
 __all__ = [
     "ENTITY_FIELDS",
@@ -229,9 +229,19 @@ def _from_row(row: Any) -> StoredMemory:
 def _engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    try:
+        if not url.startswith("sqlite"):
+            return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    except NoSuchModuleError as exc:
+        raise ConfigError(f"record_store.url: unknown database or driver in {url!r}") from exc
+    except ImportError as exc:
+        raise ConfigError(
+            f"record_store.url: the database driver for {url.split(':', 1)[0]!r} is not "
+            f"installed ({exc}); install it, or use sqlite:/// or postgresql:// (psycopg)"
+        ) from exc
+    except ArgumentError as exc:
+        raise ConfigError(f"record_store.url: not a database URL: {url!r} ({exc})") from exc
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -256,6 +266,7 @@ class RecordStore:
             self.keywords.sync()
         self.transcripts = TranscriptLog(self._engine, self)
         self.pending = PendingExtractions(self._engine, self)
+        self.quarantine = Quarantine(self._engine, self)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -291,7 +302,7 @@ class RecordStore:
         ``applied`` are ids of earlier journal rows the index has since taken; they are
         cleared in this same transaction, so a write costs one commit, not two.
         """
-        m, j = schema.memories, schema.index_journal
+        m, j, q = schema.memories, schema.index_journal, schema.index_quarantine
         with self._guard(), self._engine.begin() as conn:
             if writes.deletes:
                 ids = [d.id for d in writes.deletes]
@@ -310,6 +321,9 @@ class RecordStore:
             # One statement clears the applied rows and any older rows of these memories.
             for chunk in _chunks(list({*applied, *journal}), 500):
                 conn.execute(delete(j).where(j.c.memory_id.in_(chunk)))
+            # A new write of a quarantined memory supersedes the state the index refused.
+            for chunk in _chunks(list(journal), 500):
+                conn.execute(delete(q).where(q.c.memory_id.in_(chunk)))
             if journal:
                 conn.execute(j.insert(), [{"memory_id": k, "op": v} for k, v in journal.items()])
 
@@ -332,6 +346,7 @@ class RecordStore:
                 schema.history,
                 schema.activity,
                 schema.index_journal,
+                schema.index_quarantine,
                 schema.transcripts,
                 schema.keyword_docs,
             ):

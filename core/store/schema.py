@@ -135,3 +135,15 @@ keyword_docs = Table(
     Column("memory_id", String(36), nullable=False, unique=True),
     Column("terms", Text, nullable=False),  # JSON object: term -> count
 )
+
+# Memories the vector index refused (``memkit.store.quarantine``): kept in the record store,
+# left out of the index, and retried by ``Memory.check()`` and when the store is opened.
+index_quarantine = Table(
+    "index_quarantine",
+    metadata_obj,
+    Column("memory_id", String(36), primary_key=True),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failed_at", Float, nullable=False),
+    Column("last_failed_at", Float, nullable=False),
+)
