@@ -12,7 +12,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from memkit.errors import ConfigError, format_path
 
@@ -82,10 +89,28 @@ class LlmConfig(_Strict):
     config: LlmSettings = Field(default_factory=LlmSettings)
 
 
+# The databases memkit's record store is written and tested for (DESIGN.md).
+RECORD_STORE_DATABASES = ("sqlite", "postgresql")
+
+
 class RecordStoreConfig(_Strict):
     """``url`` is a SQLAlchemy URL; None means SQLite under the memkit home."""
 
     url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, url: str | None) -> str | None:
+        if url is None:
+            return url
+        scheme, sep, _ = url.partition("://")
+        database = scheme.split("+", 1)[0].lower()
+        if not sep or database not in RECORD_STORE_DATABASES:
+            raise ValueError(
+                f"unknown database URL scheme {scheme if sep else url!r}: memkit keeps its "
+                "records in SQLite (sqlite:///FILE) or PostgreSQL (postgresql://...)"
+            )
+        return url
 
 
 class SearchConfig(_Strict):
