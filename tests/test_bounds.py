@@ -347,3 +347,14 @@ def test_a_model_reply_is_cut_to_what_the_store_can_hold(tmp_path: Any, mode: st
             "Likes green tea"
         ]
         memory.close()
+
+
+def test_a_store_path_must_be_a_path(tmp_path: Any) -> None:
+    from memkit import AsyncMemory
+    from memkit.errors import ConfigError
+
+    memory = Memory(tmp_path / "s", embedder=HashEmbedder())
+    with pytest.raises(ConfigError, match="path must be a directory path"):
+        AsyncMemory(memory)  # type: ignore[arg-type]  # meant AsyncMemory(memory=...)
+    memory.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
