@@ -5,6 +5,12 @@ Two implementations sit behind it: the offline rule-based extractor (the default
 admitted messages and an :class:`ExtractionContext` through which it looks up the
 entity's existing memories; the extractor answers with a :class:`Plan`. The plan
 only names memory ids the context showed it, which ``Memory`` checks.
+
+A request to forget everything ("Forget everything about me") is answered with a
+DELETE for each memory :meth:`ExtractionContext.all_memories` lists: every memory of
+the speaker's side of the add's own scope, whatever its categories or however it was
+stored. The context, not the extractor, decides what that scope holds, so neither a
+rule nor a model can widen an erasure beyond the entity being written.
 """
 
 from __future__ import annotations
@@ -77,6 +83,10 @@ class ExtractionContext(Protocol):
 
     def in_categories(self, categories: Sequence[str], side: Side) -> list[ExistingMemory]:
         """Every existing memory of that side's entity in any of ``categories``."""
+        ...
+
+    def all_memories(self, side: Side) -> list[ExistingMemory]:
+        """Every existing memory of that side's entity: what "forget everything" erases."""
         ...
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from memkit.embedder import Embedder
+from memkit.errors import InvalidInputError
 from memkit.extraction import ExistingMemory, Side
 from memkit.filter_chroma import ChromaFilter, to_chroma
 from memkit.filters import Cond, FilterNode, all_of, evaluate, parse_filter
@@ -85,6 +86,17 @@ class StoreLookup:
         )
         found = self._remember(set(matching_ids(self._backend, to_chroma(node))))
         return [_existing(m, 1.0) for m in sorted(found.values(), key=lambda m: m.created_at)]
+
+    def all_memories(self, side: Side) -> list[ExistingMemory]:
+        """Every memory of the side's scope, read from the record store (the system of
+        record: a memory not yet in the index is erased too). An empty scope would be
+        every memory of the store, so it is refused rather than listed."""
+        scope = self._scope.for_side(side).as_dict()
+        if not scope:
+            raise InvalidInputError("listing a side's memories needs at least one entity id")
+        found = self._remember(set(self._backend.records.hashes_of_scope(scope)))
+        ordered = sorted(found.values(), key=lambda m: (m.created_at, m.id))
+        return [_existing(m, 1.0) for m in ordered]
 
     def _remember(self, ids: set[str]) -> dict[str, StoredMemory]:
         found = self._backend.records.get_many(sorted(ids))

@@ -20,7 +20,7 @@ from memkit.inputs import Scope
 from memkit.models import AddEvent
 from memkit.store.records import HistoryRow, StoredMemory, WriteSet
 
-__all__ = ["AddRequest", "NewFact", "plan_writes", "text_hash"]
+__all__ = ["AddRequest", "NewFact", "in_scope", "plan_writes", "text_hash"]
 
 
 def text_hash(text: str) -> str:
@@ -66,6 +66,12 @@ def new_memory(fact: NewFact, vector: np.ndarray, request: AddRequest) -> Stored
     )
 
 
+def in_scope(memory: StoredMemory, scope: Scope) -> bool:
+    """Whether the memory carries every id the scope sets (the scope filter's equalities)."""
+    ids = scope.as_dict()
+    return bool(ids) and all(getattr(memory, name) == value for name, value in ids.items())
+
+
 def event_for(memory: StoredMemory, event: str, previous: str | None = None) -> AddEvent:
     return AddEvent(
         id=memory.id,
@@ -85,9 +91,11 @@ def plan_writes(
 ) -> tuple[WriteSet, list[AddEvent]]:
     """Apply the extractor's operations to the memories it was shown.
 
-    An operation naming an id the extractor was not shown is an ExtractionError: a
-    model must never be able to touch another entity's memory by inventing an id.
-    Operations on one target after it was deleted or updated are ignored.
+    An operation naming an id the extractor was not shown, or a memory outside the
+    add's scope for the operation's side, is an ExtractionError and nothing is
+    written: a model must never be able to touch another entity's memory by inventing
+    an id, and a "forget everything" expands only to memories the add's own scope
+    holds. Operations on one target after it was deleted or updated are ignored.
     """
     writes = WriteSet()
     events: list[AddEvent] = []
@@ -105,6 +113,11 @@ def plan_writes(
             continue
         if op.target_id is None or op.target_id not in shown:
             raise ExtractionError(f"the extractor named an unknown memory id {op.target_id!r}")
+        if not in_scope(shown[op.target_id], request.scope.for_side(op.side)):
+            raise ExtractionError(
+                f"the extractor named memory {op.target_id!r}, which is not in the "
+                f"{op.side} side's scope of this add"
+            )
         if op.target_id in touched:
             continue
         target = shown[op.target_id]
