@@ -15,6 +15,12 @@ Decision rules for a fact against the existing memories the context returns:
   detail), and DELETE the other memories it supersedes.
 - ADD otherwise, with categories from the offline ``Categorizer``.
 
+Spoken deletes: "Forget everything about me" (and its variants) DELETEs every memory
+the context's ``all_memories`` lists for the speaker's side, whatever its categories;
+"Delete all of my food preferences" those in the categories it names; "Forget that
+I live in Paris" or "Forget my name" only the memories that say it. A request
+cancels the facts said before it in the same add; facts said after it are kept.
+
 Later statements win over earlier ones of the same ``add``; only ids the context
 returned are ever targeted.
 """
@@ -312,8 +318,9 @@ def _check_sides(sides: Sequence[Side]) -> list[Side]:
 
 
 class _SidePlan:
-    """The decisions for one side of one ``add``: at most one ``similar`` call and one
-    ``in_categories`` call, then pure rules."""
+    """The decisions for one side of one ``add``: at most one ``similar`` call, one
+    ``in_categories`` call and (for "forget everything") one ``all_memories`` call, then
+    pure rules."""
 
     def __init__(self, extractor: RuleExtractor, side: Side, context: ExtractionContext):
         self.categories = extractor.categories
@@ -325,13 +332,15 @@ class _SidePlan:
     def run(self, statements: Iterable[Statement]) -> list[Operation]:
         said, requests = self._collect(statements)
         facts = _drop_superseded(said)
-        probes = [r.text for r in requests if self._request_categories(r) is None]
+        probes = [r.text for r in requests if _specific(r, self._request_categories(r))]
         texts = facts + probes
         found = list(self.context.similar(texts, self.side)) if texts else []
         found += [[] for _ in range(len(texts) - len(found))]
         lookup = self._lookup_categories(requests, facts)
         by_category = list(self.context.in_categories(lookup, self.side)) if lookup else []
-        ops = self._deletes(requests, found[len(facts) :], by_category)
+        erase = any(r.kind == "all" for r in requests)
+        everything = list(self.context.all_memories(self.side)) if erase else []
+        ops = self._deletes(requests, found[len(facts) :], by_category, everything)
         return ops + self._reconcile(facts, found[: len(facts)], by_category)
 
     def _collect(
@@ -350,9 +359,8 @@ class _SidePlan:
         return facts, requests
 
     def _request_categories(self, request: DeleteRequest) -> tuple[str, ...] | None:
-        """The categories a delete request names, or None for a specific delete."""
-        if request.kind == "all":
-            return tuple(self.categories)
+        """The categories a topic delete names; None for a specific delete and for
+        "forget everything" (which is not bounded by categories)."""
         if request.kind != "topic":
             return None
         key = request.text.replace(" ", "_")
@@ -375,6 +383,8 @@ class _SidePlan:
         return list(dict.fromkeys(wanted))
 
     def _covers(self, request: DeleteRequest, fact: str) -> bool:
+        if request.kind == "all":
+            return True
         categories = self._request_categories(request)
         if categories is not None:
             return bool(set(self.categorizer.categorize(fact)) & set(categories))
@@ -385,12 +395,15 @@ class _SidePlan:
         requests: list[DeleteRequest],
         probe_hits: list[list[ExistingMemory]],
         by_category: list[ExistingMemory],
+        everything: list[ExistingMemory],
     ) -> list[Operation]:
         ops: list[Operation] = []
         hits = iter(probe_hits)
         for request in requests:
             categories = self._request_categories(request)
-            if categories is not None:
+            if request.kind == "all":
+                targets = everything
+            elif categories is not None:
                 targets = [m for m in by_category if set(m.categories) & set(categories)]
             else:
                 targets = [m for m in next(hits) if _matches(request, m.text, m.score)]
@@ -479,6 +492,11 @@ def _drop_superseded(facts: list[tuple[int, str]]) -> list[str]:
                    for new in later):  # fmt: skip
             kept.append(fact)
     return kept
+
+
+def _specific(request: DeleteRequest, categories: tuple[str, ...] | None) -> bool:
+    """A delete that names memories by what they say, so it is looked up by similarity."""
+    return request.kind != "all" and categories is None
 
 
 def _matches(request: DeleteRequest, text: str, score: float) -> bool:

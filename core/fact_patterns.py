@@ -30,7 +30,8 @@ __all__ = ["DeleteRequest", "Statement", "read_messages", "rewrite_first_person"
 class DeleteRequest:
     """A spoken request to forget memories.
 
-    ``kind`` is "all" (everything about the speaker), "topic" (``text`` is a
+    ``kind`` is "all" (everything about the speaker: every memory of the speaker's
+    scope, whatever its categories), "topic" (``text`` is a
     phrase such as "food preferences" or "name"; ``broad`` when the speaker asked
     for all of it or named a collection) or "fact" (``text`` is a fact such as
     "Lives in Paris").
@@ -458,11 +459,34 @@ _DELETE = re.compile(
     r"(?:memory|memories|records?|notes|database|profile))?(?: please)?$",
     _I,
 )
+# "Everything about me", "all my data", "everything you know about me", "me": the
+# speaker's whole scope. Anchored at both ends, so "everything about my trip" is a topic.
+_ALL_NOUNS = r"(?:memories|memory|data|information|info|details|records|stuff|things|facts)"
+_ALL_ADJ = r"(?:personal |stored |saved )?"
 _ALL = re.compile(
-    r"^(?:(?:all|everything)(?: (?:of )?(?:my |the )?(?:memories|data|information|info))?"
-    r"(?: (?:that )?(?:you know|you have|you remember|you've stored|stored))?"
-    r"(?: (?:about|on|of) me)?"
-    r"|(?:all )?(?:of )?my (?:memories|data|information|info))$",
+    r"^(?:(?:all|everything|anything|every(?: single)?)"
+    rf"(?: (?:of )?(?:my |the |your )?{_ALL_ADJ}{_ALL_NOUNS})?"
+    r"(?: (?:that )?(?:you(?:'ve| have)? (?:know|have|got|remember|keep|hold|stored|saved)"
+    r"|(?:is |are )?(?:stored|saved|kept)"
+    r"|I(?: have|'ve)?(?: ever| just)? (?:told you|said|shared|mentioned|gave you|given you)))?"
+    r"(?: (?:about|on|of|for) (?:me|myself))?"
+    rf"|(?:all )?(?:of )?my (?:whole |entire )?{_ALL_ADJ}(?:{_ALL_NOUNS}|profile)"
+    r"|(?:(?:all|everything|anything) )?about (?:me|myself)|me|myself|who I am|all traces? of me"
+    r"|(?:your |the |all )?(?:memory|memories) (?:of|about) (?:me|myself))$",
+    _I,
+)
+# "I want everything about me deleted": the passive form, for the whole scope only.
+_ALL_PASSIVE = re.compile(
+    r"^(?:please )?(?:i (?:want|need|would like|'d like) )?(?P<what>.+?) (?:to be )?"
+    r"(?:deleted|erased|removed|forgotten|wiped|purged|cleared)(?: please)?$",
+    _I,
+)
+# Other entities' data ("delete all memories of user bob", "erase every user's data"): a
+# message speaks for its own speaker only, so these are not requests at all.
+_OTHERS = re.compile(
+    r"\b(?:users?|user's|users'|(?:user|agent|app|run)_?ids?|every(?:one|body)'s|any(?:one|body)'s"
+    r"|all people|other people(?:'s)?|someone else(?:'s)?)\b"
+    r"|\b(?:of|for|about) (?:every(?:one|body)|any(?:one|body))\b",
     _I,
 )
 _THAT = re.compile(r"^(?:the fact )?that (?P<clause>.+)$", _I)
@@ -484,12 +508,19 @@ def parse_delete(sentence: str) -> DeleteRequest | None:
     """A request to forget ("Forget my food preferences"), or None.
 
     The object must point at remembered things (my ..., that ..., about ...,
-    everything), so "Remove the onions from the recipe" is not a delete.
+    everything), so "Remove the onions from the recipe" is not a delete. A request
+    about other people's data ("delete all memories of user bob") is none either: a
+    message can only ever forget what its own speaker is remembered for.
     """
     m = _DELETE.match(sentence)
     if not m:
+        passive = _ALL_PASSIVE.match(sentence)
+        if passive and _ALL.match(passive.group("what").strip()):
+            return DeleteRequest("all")
         return None
     what = m.group("what").strip()
+    if _OTHERS.search(what):
+        return None
     if _ALL.match(what):
         return DeleteRequest("all")
     that = _THAT.match(what)

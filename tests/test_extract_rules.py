@@ -63,6 +63,16 @@ class FakeContext:
         self.shown.update(m.id for m in found)
         return found
 
+    def all_memories(self, side: Side) -> list[ExistingMemory]:
+        self.calls.append(("all_memories", [], side))
+        found = [
+            ExistingMemory(id=i, text=text, categories=cats, score=1.0)
+            for i, (owner, text, cats) in self.memories.items()
+            if owner == side
+        ]
+        self.shown.update(m.id for m in found)
+        return found
+
     def apply(self, plan: Plan) -> None:
         """Write a plan the way Memory does, checking it only names ids it was shown."""
         for op in plan.operations:
