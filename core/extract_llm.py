@@ -298,16 +298,23 @@ def _content(completion: Any) -> str | None:
 
 
 def _resolve(reply: Reply, context: ExtractionContext) -> list[Operation]:
-    """The reply's operations, with spoken topic deletes turned into DELETEs of every
-    memory of that side in the named categories. An UPDATE of a memory deleted that
-    way becomes an ADD, so the new fact survives the forget."""
+    """The reply's operations, with spoken deletes expanded by the context: "forget
+    everything about me" into DELETEs of every memory of that side's scope (the model
+    names a message, never a memory, so it cannot reach past the add's scope), topic
+    deletes into DELETEs of every memory of that side in the named categories. An
+    UPDATE of a memory deleted that way becomes an ADD, so the new fact survives."""
     deletes: list[Operation] = []
     gone: set[str] = set()
-    for request in reply.forget:
-        for memory in context.in_categories(list(request.categories), request.side):
+    expanded = [(side, context.all_memories(side)) for side in reply.erase]
+    expanded += [
+        (request.side, context.in_categories(list(request.categories), request.side))
+        for request in reply.forget
+    ]
+    for side, memories in expanded:
+        for memory in memories:
             if memory.id not in gone:
                 gone.add(memory.id)
-                deletes.append(Operation(event="DELETE", side=request.side, target_id=memory.id))
+                deletes.append(Operation(event="DELETE", side=side, target_id=memory.id))
     rest: list[Operation] = []
     for op in reply.operations:
         if op.target_id in gone:
