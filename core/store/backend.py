@@ -60,24 +60,30 @@ class RepairReport:
         )
 
 
-def _lock_targets(config: MemoryConfig, url: str, index_base: Path) -> list[tuple[Path, str]]:
+def _lock_targets(
+    config: MemoryConfig, url: str, index_base: Path, embedded: bool
+) -> list[tuple[Path, str]]:
     """The lock files of an embedded store: its home, its index directory, and its SQLite
-    file if it has one, each checked to be a writable directory first (ConfigError)."""
-    home = writable_directory(config.home(), "path")
-    index_key = "vector_store.config.path" if config.vector_store.config.path else "path"
-    writable_directory(index_base, index_key)
-    targets = [
-        (home / "memkit.lock", f"the memkit store at {home}"),
-        (index_base / "memkit.lock", f"the memkit index at {index_base}"),
-    ]
+    file if it has one, each checked to be a writable directory first (ConfigError). A
+    store on a Chroma server locks nothing; its SQLite file, if any, is checked too."""
+    targets = []
+    if embedded:
+        home = writable_directory(config.home(), "path")
+        index_key = "vector_store.config.path" if config.vector_store.config.path else "path"
+        writable_directory(index_base, index_key)
+        targets += [
+            (home / "memkit.lock", f"the memkit store at {home}"),
+            (index_base / "memkit.lock", f"the memkit index at {index_base}"),
+        ]
     database = sqlite_file(url)
     if database is not None:
         key = "record_store.url" if config.record_store.url else "path"
         if database.is_dir():
             raise ConfigError(f"{key}: the SQLite database {database} is a directory")
         writable_directory(database.parent, key)
-        lock = database.with_name(database.name + ".lock")
-        targets.append((lock, f"the memkit record store {database}"))
+        if embedded:
+            lock = database.with_name(database.name + ".lock")
+            targets.append((lock, f"the memkit record store {database}"))
     return targets
 
 
@@ -93,7 +99,7 @@ class Backend:
         embedded = chroma.host is None
         url = config.record_store.url or f"sqlite:///{home / 'memkit.db'}"
         self.index_base = Path(chroma.path).expanduser() if chroma.path else home / "index"
-        self.locks = lock_all(_lock_targets(config, url, self.index_base) if embedded else [])
+        self.locks = lock_all(_lock_targets(config, url, self.index_base, embedded))
         self._open_markers = [home / "OPEN", self.index_base / "OPEN"] if embedded else []
         records: RecordStore | None = None
         try:
