@@ -453,7 +453,7 @@ def _worth_keeping(fact: str, side: Side) -> bool:
 # ---------------------------------------------------------------- delete requests
 
 _DELETE = re.compile(
-    r"^(?:(?:can|could|would|will) you (?:please )?|i (?:want|need|would like|'d like) you to "
+    r"^(?:(?:can|could|would|will) you (?:please )?|i(?: want| need| would like|'d like) you to "
     r"|kindly |please |just )*(?:delete|remove|forget|erase|clear|wipe|drop|purge|discard"
     r"|get rid of)(?: out| away)? (?P<what>.+?)(?: please)?(?: from (?:your |my |the )?"
     r"(?:memory|memories|records?|notes|database|profile))?(?: please)?$",
@@ -477,7 +477,7 @@ _ALL = re.compile(
 )
 # "I want everything about me deleted": the passive form, for the whole scope only.
 _ALL_PASSIVE = re.compile(
-    r"^(?:please )?(?:i (?:want|need|would like|'d like) )?(?P<what>.+?) (?:to be )?"
+    r"^(?:please |(?:please )?i(?: want| need| would like|'d like) )(?P<what>.+?) (?:to be )?"
     r"(?:deleted|erased|removed|forgotten|wiped|purged|cleared)(?: please)?$",
     _I,
 )

@@ -343,9 +343,10 @@ def parse_reply(text: str | None, prompt: PromptInput) -> Reply:
     items = _list(data, "memories")
     forgets = _list(data, "forget")
     erase = _erase(_list(data, "erase_all"), prompt)
-    operations = [(item["source"], _operation(item, i, prompt)) for i, item in enumerate(items)]
+    operations = [_operation(item, i, prompt) for i, item in enumerate(items)]
     forget = [_forget(item, i, prompt) for i, item in enumerate(forgets)]
-    kept = _after_erase(operations, erase)
+    sourced = [(item["source"], op) for item, op in zip(items, operations, strict=True)]
+    kept = _after_erase(sourced, erase)
     return Reply(
         operations=_tidy(kept, prompt, frozenset(erase)), forget=forget, erase=tuple(erase)
     )

@@ -48,6 +48,8 @@ ERASE_ALL = [
     "Please delete all of my personal information",
     "Delete every memory you have of me",
     "I want everything about me deleted",
+    "I'd like you to forget everything about me",
+    "I'd like my info removed",
 ]
 
 NOT_ERASE_ALL = [
@@ -86,6 +88,14 @@ def test_narrower_requests_are_not_forget_everything(text, kind):
 
 @pytest.mark.parametrize("text", INJECTIONS)
 def test_requests_about_other_entities_are_no_requests(text):
+    assert parse_delete(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Everything removed", "Remove the onions from the recipe", "Don't forget about me"],
+)
+def test_statements_that_only_sound_like_deletes_are_no_requests(text):
     assert parse_delete(text) is None
 
 
