@@ -41,7 +41,7 @@ __all__ = [
 
 MAX_ID_LENGTH = 255  # user, agent, app, run, memory and session ids
 MAX_TEXT_LENGTH = 50_000  # characters in one message, memory text or query
-MAX_MESSAGES = 1_000  # messages in one add
+MAX_MESSAGES = 10_000  # messages in one add
 MAX_CATEGORIES = 32  # categories on one memory (or named in one call)
 MAX_CATEGORY_LENGTH = 64  # characters in one category name
 MAX_PAGE = 1_000_000  # highest page number of get_all
