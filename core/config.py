@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from memkit.bounds import MAX_CATEGORY_LENGTH, json_problem
 from memkit.errors import ConfigError, format_path
 
 __all__ = [
@@ -137,6 +138,21 @@ class MemoryConfig(_Strict):
     # mem0 keys accepted so a mem0 config moves over unchanged.
     history_db_path: str | None = None
     version: str | None = None
+
+    @model_validator(mode="after")
+    def _storable_strings(self) -> MemoryConfig:
+        """Category names become fields of stored memories and the instructions part of every
+        prompt: each must meet the bounds a caller's input meets (``memkit.bounds``)."""
+        problem = json_problem(self.model_dump())
+        if problem is not None:
+            raise ValueError(f"the configuration {problem}")
+        names = self.categories or []
+        for name in names:
+            if isinstance(name, str) and len(name.strip()) > MAX_CATEGORY_LENGTH:
+                raise ValueError(
+                    f"category {name[:40]!r}... is longer than {MAX_CATEGORY_LENGTH} characters"
+                )
+        return self
 
     @model_validator(mode="after")
     def _history_db_path_is_record_store(self) -> MemoryConfig:

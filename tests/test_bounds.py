@@ -358,3 +358,20 @@ def test_a_store_path_must_be_a_path(tmp_path: Any) -> None:
         AsyncMemory(memory)  # type: ignore[arg-type]  # meant AsyncMemory(memory=...)
     memory.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"custom_instructions": f"Only remember pets {SURROGATE}"},
+        {"categories": {"pets": "Animals\x00"}},
+        {"categories": ["p" * (MAX_CATEGORY_LENGTH + 1)]},
+        {"llm": {"provider": "openai", "config": {"model": f"m{SURROGATE}"}}},
+    ],
+)
+def test_a_configuration_holds_only_storable_strings(tmp_path: Any, config: Any) -> None:
+    from memkit.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        Memory(tmp_path / "s", config=config, embedder=HashEmbedder())
+    assert not (tmp_path / "s").exists()
