@@ -177,7 +177,11 @@ def _check_size(filters: Mapping[str, Any]) -> None:
             for test in tests:
                 ops = test.values() if isinstance(test, Mapping) else [test]
                 conditions += max(1, len(ops))
-                values += sum(len(v) for v in ops if _is_list(v))
+                listed = sum(len(v) for v in ops if _is_list(v))
+                if name == "categories":  # one index field per category: each is a condition
+                    conditions += listed
+                else:
+                    values += listed
             if conditions > MAX_FILTER_CONDITIONS:
                 raise InvalidFilterError(
                     f"filters hold more than {MAX_FILTER_CONDITIONS} conditions", (*path, name)

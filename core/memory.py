@@ -73,6 +73,9 @@ __all__ = ["Memory"]
 
 _EMBEDDERS: dict[str, Embedder] = {}
 
+# More messages than any transcript holds: ``get_messages(last=...)`` beyond it reads them all.
+MAX_TRANSCRIPT_READ = 2**62
+
 # Plans made without the write lock before an add plans holding it: each is wasted only
 # when the same entity was written while it was made.
 PLAN_TRIES = 2
@@ -512,6 +515,9 @@ class Memory:
     def _update_many(self, items: Sequence[Mapping[str, Any]], name: str) -> list[StoredMemory]:
         changes: list[tuple[str, str | None, dict[str, Any] | None]] = []
         for i, item in enumerate(items):
+            check_id(
+                item.get("memory_id"), f"{name}[{i}].memory_id" if len(items) > 1 else "memory_id"
+            )
             unknown = set(item) - {"memory_id", "text", "metadata"}
             if unknown:
                 raise InvalidInputError(f"{name}[{i}]: unknown keys {sorted(unknown)}")
@@ -645,6 +651,8 @@ class Memory:
         session_id = _check_session(session_id)
         if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 0):
             raise InvalidInputError(f"last must be a non-negative integer, got {last!r}")
+        if last is not None:
+            last = min(last, MAX_TRANSCRIPT_READ)  # past any transcript; SQL's LIMIT is 64-bit
         rows = self.backend.records.transcripts.read(session_id, last)
         return [
             TranscriptMessage(**{**row, "created_at": epoch_to_datetime(row["created_at"])})

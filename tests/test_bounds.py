@@ -139,6 +139,21 @@ REFUSED: list[tuple[str, Any, type[Exception]]] = [
         ),
         InvalidFilterError,
     ),
+    (
+        "10,000 categories in a filter (one index field each)",
+        lambda m: m.get_all(filters={"categories": {"in": [f"c{i}" for i in range(10_000)]}}),
+        InvalidFilterError,
+    ),
+    (
+        "257 categories in a search filter",
+        lambda m: m.search("tea", filters={"categories": [f"c{i}" for i in range(257)]}),
+        InvalidFilterError,
+    ),
+    (
+        "update with an unhashable id",
+        lambda m: m.update(bytearray(b"x"), "fact"),
+        InvalidInputError,
+    ),
     # strings no store can hold
     (
         "message surrogate",
@@ -375,3 +390,8 @@ def test_a_configuration_holds_only_storable_strings(tmp_path: Any, config: Any)
     with pytest.raises(ConfigError):
         Memory(tmp_path / "s", config=config, embedder=HashEmbedder())
     assert not (tmp_path / "s").exists()
+
+
+def test_reading_more_of_a_transcript_than_sql_can_count_reads_it_all(mem: Memory) -> None:
+    mem.append_messages("s1", ["hello", "again"])
+    assert [m.content for m in mem.get_messages("s1", last=2**63)] == ["hello", "again"]

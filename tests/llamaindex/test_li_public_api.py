@@ -74,16 +74,16 @@ def test_scope_is_given_one_way():
 @pytest.mark.parametrize(
     ("ids", "filters", "expected"),
     [
-        ({"user_id": "alex"}, None, {"filters": {"user_id": "alex"}}),
+        ({"user_id": "alex"}, None, {"filters": {"user_id": {"eq": "alex"}}}),
         (
             {"agent_id": "bot", "run_id": "r1"},
             None,
-            {"filters": {"AND": [{"agent_id": "bot"}, {"run_id": "r1"}]}},
+            {"filters": {"AND": [{"agent_id": {"eq": "bot"}}, {"run_id": {"eq": "r1"}}]}},
         ),
         (
             {"user_id": "alex", "agent_id": "bot"},
             None,
-            {"filters": {"OR": [{"user_id": "alex"}, {"agent_id": "bot"}]}},
+            {"filters": {"OR": [{"user_id": {"eq": "alex"}}, {"agent_id": {"eq": "bot"}}]}},
         ),
         (
             {"user_id": "alex", "agent_id": "bot", "app_id": "a"},
@@ -92,8 +92,8 @@ def test_scope_is_given_one_way():
                 "filters": {
                     "AND": [
                         {"categories": "food"},
-                        {"OR": [{"user_id": "alex"}, {"agent_id": "bot"}]},
-                        {"app_id": "a"},
+                        {"OR": [{"user_id": {"eq": "alex"}}, {"agent_id": {"eq": "bot"}}]},
+                        {"app_id": {"eq": "a"}},
                     ]
                 }
             },
@@ -101,7 +101,7 @@ def test_scope_is_given_one_way():
         (
             {"user_id": "alex"},
             {"categories": "food"},
-            {"filters": {"AND": [{"categories": "food"}, {"user_id": "alex"}]}},
+            {"filters": {"AND": [{"categories": "food"}, {"user_id": {"eq": "alex"}}]}},
         ),
     ],
 )
