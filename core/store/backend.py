@@ -148,7 +148,12 @@ class Backend:
         started = time.perf_counter()
         try:
             index = self._make_index()
-            index.probe()
+            if self.chroma.host is None:
+                # Embedded, a broken segment found now is rebuilt before any call needs it.
+                # A server's index is not ours to rebuild, and probing it races the other
+                # processes writing it: a brand-new collection read while another process
+                # writes its first records failed with "Nothing found on disk".
+                index.probe()
             report = self._reconcile(index, thorough)
         except VectorStoreError as exc:
             if self.chroma.host is not None:
