@@ -106,19 +106,19 @@ def check_id(value: Any, name: str) -> str:
 
     Ids are identities, compared exactly: ``"*"`` is the id ``*``, not a wildcard.
     """
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{name} must be a non-empty string, got {value!r}")
-    problem = text_problem(value, MAX_ID_LENGTH)
-    if problem is not None:
-        raise InvalidInputError(f"{name} {problem}")
-    return value
+    return _storable_string(value, name, MAX_ID_LENGTH)
 
 
 def check_text(value: Any, name: str) -> str:
     """A memory text or query: a non-empty string of at most MAX_TEXT_LENGTH characters."""
+    return _storable_string(value, name, MAX_TEXT_LENGTH)
+
+
+def _storable_string(value: Any, name: str, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{name} must be a non-empty string")
-    problem = text_problem(value, MAX_TEXT_LENGTH)
+        shown = f"{value!r}"[:80]
+        raise InvalidInputError(f"{name} must be a non-empty string, got {shown}")
+    problem = text_problem(value, max_length)
     if problem is not None:
         raise InvalidInputError(f"{name} {problem}")
     return value
