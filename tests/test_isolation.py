@@ -199,3 +199,41 @@ def test_llamaindex_components_scope_is_literal(store: Memory) -> None:
         recalled = MemkitMemory(store, user_id=bad).get("what do I drink? tea")
         assert not any("Alex" in str(m.content) or "Bob" in str(m.content) for m in recalled)
     assert MemkitRetriever(store, user_id="alex").retrieve("tea") != []
+
+
+@pytest.mark.parametrize("bad", ["*", "%", "' OR '1'='1"])
+def test_langchain_middleware_recalls_only_the_literal_user_and_agent(
+    store: Memory, bad: str
+) -> None:
+    from dataclasses import dataclass
+
+    from langchain.agents import create_agent
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from langchain_memkit import MemkitMiddleware
+    from langchain_memkit.testing import (
+        ScriptedChatModel,
+        answer_from_memories,
+        recalled_memories,
+    )
+
+    @dataclass
+    class Context:
+        user_id: str
+
+    store.add("Lives in Paris", user_id="alice", infer=False)
+    store.add("Is called Max", agent_id="helper", infer=False)
+    store.add(f"Is the user called {bad}", user_id=bad, infer=False)
+    model = ScriptedChatModel(messages=iter([answer_from_memories] * 2))
+    agent = create_agent(
+        model,
+        middleware=[MemkitMiddleware(store, agent_id=bad, write=False)],
+        context_schema=Context,
+        checkpointer=InMemorySaver(),
+    )
+    agent.invoke(
+        {"messages": [{"role": "user", "content": "Who am I and where do I live?"}]},
+        {"configurable": {"thread_id": "t"}},
+        context=Context(bad),
+    )
+    assert recalled_memories(model.calls[0]) == [f"Is the user called {bad}"]
