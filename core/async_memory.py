@@ -54,8 +54,11 @@ class AsyncMemory:
         embedder: Embedder | None = None,
         extractor: Extractor | None = None,
         memory: Memory | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        self.sync = memory or Memory(path, config=config, embedder=embedder, extractor=extractor)
+        self.sync = memory or Memory(
+            path, config=config, embedder=embedder, extractor=extractor, clock=clock
+        )
 
     @classmethod
     def from_config(cls, config: MemoryConfig | dict[str, Any]) -> AsyncMemory:

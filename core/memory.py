@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -109,7 +109,11 @@ class Memory:
         config: MemoryConfig | dict[str, Any] | None = None,
         embedder: Embedder | None = None,
         extractor: Extractor | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        # ``clock`` (epoch seconds) dates writes and anchors search's time cues ("last
+        # week"); tests pass a fixed one instead of sleeping.
+        self._clock = clock or time.time
         self.config = load_config(config)
         if path is not None:
             if not isinstance(path, str | os.PathLike):
@@ -182,7 +186,7 @@ class Memory:
         scope = _required_scope("add", _outcome, user_id, agent_id, app_id, run_id)
         _check_platform_options(platform_options, {"version", "output_format", "async_mode"})
         parsed = normalize_messages(messages, scope)
-        now = time.time()
+        now = self._clock()
         request = AddRequest(
             scope=scope,
             metadata=check_metadata(metadata),
@@ -377,7 +381,7 @@ class Memory:
                 context=settings.context_weight,
                 time=settings.time_weight,
             )
-            return hybrid_search(self.backend, query, vector, chroma, top_k, weights, time.time())
+            return hybrid_search(self.backend, query, vector, chroma, top_k, weights, self._clock())
         index = self.backend.index
         if chroma.residual is None:
             return index.query(vector, chroma, top_k)
@@ -535,7 +539,7 @@ class Memory:
             current = self._load(ids)
             new_texts = [t for memory_id, t, _ in changes if t and t != current[memory_id].memory]
             vectors = dict(zip(new_texts, self.embedder.embed(new_texts), strict=True))
-            now = time.time()
+            now = self._clock()
             writes = WriteSet()
             for memory_id, text, metadata in changes:
                 old = current[memory_id]
@@ -576,7 +580,7 @@ class Memory:
     def _delete_ids(self, ids: Sequence[str], strict: bool) -> int:
         with self.backend.write_lock:
             found = self._load(ids) if strict else self.backend.records.get_many(ids)
-            now = time.time()
+            now = self._clock()
             writes = WriteSet(deletes=list(found.values()))
             writes.history = [
                 HistoryRow(m.id, "DELETE", m.memory, None, m, now) for m in writes.deletes

@@ -485,3 +485,18 @@ def test_same_text_under_other_metadata_is_its_own_memory(memory):
         "NONE",
     ]
     assert again.results[0].id == first.results[0].id
+
+
+def test_an_injected_clock_dates_every_write(tmp_path):
+    from memkit import Memory
+    from memkit.testing import HashEmbedder
+
+    now = [1_700_000_000.0]
+    memory = Memory(tmp_path / "s", embedder=HashEmbedder(), clock=lambda: now[0])
+    added = memory.add("I like green tea", user_id="alex", infer=False).results[0]
+    now[0] += 3600
+    memory.update(added.id, "I like black tea")
+    record = memory.get(added.id)
+    assert record.created_at.timestamp() == 1_700_000_000.0
+    assert record.updated_at.timestamp() == 1_700_003_600.0
+    memory.close()
