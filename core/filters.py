@@ -214,7 +214,10 @@ def _parse_object(obj: Any, path: Path) -> FilterNode:
 
 def _parse_field(field: Any, value: Any, path: Path) -> FilterNode:
     if not isinstance(field, str) or field not in FIELDS:
-        raise InvalidFilterError(f"unknown field {field!r}", path)
+        # The usual cause is a metadata key written at the top level, so show where it goes.
+        key = (field.removeprefix("metadata.") or field) if isinstance(field, str) else None
+        hint = f'; a metadata key goes inside "metadata": {{"metadata": {{"{key}": ...}}}}'
+        raise InvalidFilterError(f"unknown field {field!r}{hint if key else ''}", path)
     if field == "metadata":
         return _parse_metadata(value, path)
     if isinstance(value, Mapping):
