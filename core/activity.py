@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from memkit.store.records import ActivityEntry, RecordStore
@@ -78,10 +79,22 @@ class Outcome:
         self.counts: dict[str, int] = {}
 
 
+# The Outcome of the monitored call running in this context. A context variable rather than
+# a parameter, so that no public signature carries monitoring plumbing; AsyncMemory's worker
+# threads run in a copy of the caller's context, so each call still sees its own.
+_CURRENT: ContextVar[Outcome | None] = ContextVar("memkit_outcome", default=None)
+
+
+def current_outcome() -> Outcome:
+    """The running monitored call's Outcome to fill in (a discarded one outside any call)."""
+    outcome = _CURRENT.get()
+    return outcome if outcome is not None else Outcome()
+
+
 def monitored(kind: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Log the call's latency and outcome (or error) to ``self._activity``.
 
-    The method receives an ``Outcome`` as keyword ``_outcome`` to fill in.
+    The method fills in :func:`current_outcome`: its scope and counts.
     """
 
     def wrap(method: Callable[P, R]) -> Callable[P, R]:
@@ -89,10 +102,12 @@ def monitored(kind: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             self = args[0]
             outcome = Outcome()
+            token = _CURRENT.set(outcome)
             started = time.perf_counter()
             try:
-                return method(*args, _outcome=outcome, **kwargs)  # type: ignore[arg-type]
+                return method(*args, **kwargs)
             finally:
+                _CURRENT.reset(token)
                 latency = (time.perf_counter() - started) * 1000
                 failure = sys.exception()
                 error = f"{type(failure).__name__}: {failure}" if failure else None

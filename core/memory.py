@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from memkit.activity import Outcome, monitored
+from memkit.activity import current_outcome, monitored
 from memkit.bounds import json_problem
 from memkit.categories import normalize_categories
 from memkit.config import MemoryConfig, load_config
@@ -175,7 +175,6 @@ class Memory:
         infer: bool = True,
         categories: Sequence[str] | None = None,
         timestamp: float | str | Any | None = None,
-        _outcome: Outcome,
         **platform_options: Any,
     ) -> AddResult:
         """Remember what the messages say about the user (and/or agent).
@@ -183,7 +182,7 @@ class Memory:
         Returns the events caused: ADD, UPDATE (with ``previous_memory``), DELETE
         (natural-language deletes) and NONE (already known).
         """
-        scope = _required_scope("add", _outcome, user_id, agent_id, app_id, run_id)
+        scope = _required_scope("add", user_id, agent_id, app_id, run_id)
         _check_platform_options(platform_options, {"version", "output_format", "async_mode"})
         parsed = normalize_messages(messages, scope)
         now = self._clock()
@@ -195,12 +194,12 @@ class Memory:
             now=now,
         )
         if infer:
-            events = self._add_inferred(parsed, scope, request, _outcome, timestamp)
+            events = self._add_inferred(parsed, scope, request, timestamp)
         else:
             with self.backend.write_lock:
                 writes, events = self._verbatim(parsed, scope, request)
                 self.backend.write(writes)
-        _outcome.counts.update(
+        current_outcome().counts.update(
             {e: sum(1 for x in events if x.event == e) for e in ("ADD", "UPDATE", "DELETE", "NONE")}
         )
         return AddResult(results=events)
@@ -255,7 +254,6 @@ class Memory:
         messages: Sequence[Any],
         scope: Scope,
         request: AddRequest,
-        outcome: Outcome,
         timestamp: Any,
     ) -> list[Any]:
         """Plan without the store's write lock, so that a slow model (one LLM call per add)
@@ -268,13 +266,13 @@ class Memory:
 
         for _ in range(PLAN_TRIES):
             seen = state()
-            writes, events = self._infer(messages, scope, request, outcome, timestamp)
+            writes, events = self._infer(messages, scope, request, timestamp)
             with self.backend.write_lock:
                 if state() == seen:
                     self.backend.write(writes)
                     return events
         with self.backend.write_lock:
-            writes, events = self._infer(messages, scope, request, outcome, timestamp)
+            writes, events = self._infer(messages, scope, request, timestamp)
             self.backend.write(writes)
             return events
 
@@ -283,7 +281,6 @@ class Memory:
         messages: Sequence[Any],
         scope: Scope,
         request: AddRequest,
-        outcome: Outcome,
         timestamp: Any = None,
     ) -> tuple[WriteSet, list[Any]]:
         """Plan with the extractor and turn the plan into writes. When extraction fails for
@@ -293,13 +290,13 @@ class Memory:
         lookup = StoreLookup(self.backend, self.embedder, scope)
         try:
             plan = self.extractor.plan(messages, scope.sides(), lookup)
-            _add_counts(outcome.counts, plan.usage)
+            _add_counts(current_outcome().counts, plan.usage)
             operations = admit_operations(plan.operations)
             texts = [op.text for op in operations if op.event in ("ADD", "UPDATE") and op.text]
             vectors = lookup.vectors_for(texts)
             return plan_writes(operations, lookup.shown, vectors, request)
         except ExtractionError as exc:
-            _add_counts(outcome.counts, exc.usage)
+            _add_counts(current_outcome().counts, exc.usage)
             options = {
                 **scope.as_dict(),
                 "metadata": dict(request.metadata),
@@ -325,7 +322,6 @@ class Memory:
         agent_id: str | None = None,
         app_id: str | None = None,
         run_id: str | None = None,
-        _outcome: Outcome,
         **platform_options: Any,
     ) -> SearchResult:
         """The memories most relevant to ``query``, highest score first.
@@ -352,7 +348,7 @@ class Memory:
         ):
             raise InvalidInputError(f"threshold must be a finite number, got {threshold!r}")
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
-        _outcome.scope = scope.as_dict()
+        current_outcome().scope = scope.as_dict()
         chroma = to_chroma(all_of([parse_filter(filters), scope_node(scope)]))
         vector = self.embedder.embed([query])[0]
         hits = self._nearest(query, vector, chroma, top_k)
@@ -364,7 +360,7 @@ class Memory:
             for memory_id, score in scored
             if memory_id in found and (threshold is None or score >= threshold)
         ]
-        _outcome.counts = {"results": len(results)}
+        current_outcome().counts = {"results": len(results)}
         return SearchResult(results=results)
 
     def _nearest(
@@ -402,14 +398,13 @@ class Memory:
         keywords: str | None = None,
         page: int = 1,
         page_size: int = 100,
-        _outcome: Outcome,
         **platform_options: Any,
     ) -> Page:
         """One page of the matching memories, most recently updated first."""
         _check_platform_options(platform_options, {"version", "output_format"})
         page, page_size = check_paging(page, page_size)
         scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
-        _outcome.scope = scope.as_dict()
+        current_outcome().scope = scope.as_dict()
         extra: list[FilterNode | None] = [parse_filter(filters), scope_node(scope)]
         if categories is not None:
             extra.append(parse_filter({"categories": {"in": check_categories(categories)}}))
@@ -431,7 +426,7 @@ class Memory:
             found = records.get_many(wanted)
             rows = [found[i] for i in wanted if i in found]
         last_page = max(1, -(-total // page_size))
-        _outcome.counts = {"count": total, "results": len(rows)}
+        current_outcome().counts = {"count": total, "results": len(rows)}
         return Page(
             count=total,
             page=page,
@@ -442,7 +437,7 @@ class Memory:
         )
 
     @monitored("get")
-    def get(self, memory_id: str, *, _outcome: Outcome) -> MemoryRecord:
+    def get(self, memory_id: str) -> MemoryRecord:
         return self._load([memory_id])[memory_id].to_model()
 
     def _load(self, ids: Sequence[Any]) -> dict[str, StoredMemory]:
@@ -455,17 +450,17 @@ class Memory:
         return found
 
     @monitored("history")
-    def history(self, memory_id: str, *, _outcome: Outcome) -> list[HistoryEntry]:
+    def history(self, memory_id: str) -> list[HistoryEntry]:
         """Every change to the memory, oldest first; still there after it was deleted."""
         check_id(memory_id, "memory_id")
         entries = self.backend.records.history(memory_id)
         if not entries:
             raise MemoryNotFoundError(memory_id)
-        _outcome.counts = {"entries": len(entries)}
+        current_outcome().counts = {"entries": len(entries)}
         return entries
 
     @monitored("users")
-    def users(self, *, _outcome: Outcome) -> UsersResult:
+    def users(self) -> UsersResult:
         """Every user, agent, app and run that has memories."""
         entities = [
             EntityInfo(
@@ -478,7 +473,7 @@ class Memory:
             )
             for kind, entity_id, total, first, last in self.backend.records.entities()
         ]
-        _outcome.counts = {"entities": len(entities)}
+        current_outcome().counts = {"entities": len(entities)}
         return UsersResult(count=len(entities), results=entities)
 
     # ---- updates and deletes --------------------------------------------------------------
@@ -491,7 +486,6 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         *,
         data: str | None = None,
-        _outcome: Outcome,
     ) -> MemoryRecord:
         """Change the text (re-embedded), the metadata (replaced), or both; recorded in history.
 
@@ -501,17 +495,15 @@ class Memory:
         if metadata is not None:
             item["metadata"] = metadata
         (updated,) = self._update_many([item], "update")
-        _outcome.counts = {"UPDATE": 1}
+        current_outcome().counts = {"UPDATE": 1}
         return updated.to_model()
 
     @monitored("batch_update")
-    def batch_update(
-        self, memories: Sequence[Mapping[str, Any]], *, _outcome: Outcome
-    ) -> BatchResult:
+    def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
         """Up to 1000 ``{"memory_id", "text"?, "metadata"?}`` in one transaction, all or nothing."""
         items = check_batch(memories, "batch_update")
         updated = self._update_many(items, "batch_update")
-        _outcome.counts = {"UPDATE": len(updated)}
+        current_outcome().counts = {"UPDATE": len(updated)}
         return BatchResult(
             message=f"Successfully updated {len(updated)} memories", count=len(updated)
         )
@@ -556,15 +548,13 @@ class Memory:
         return writes.updates
 
     @monitored("delete")
-    def delete(self, memory_id: str, *, _outcome: Outcome) -> MessageResult:
+    def delete(self, memory_id: str) -> MessageResult:
         count = self._delete_ids([memory_id], strict=True)
-        _outcome.counts = {"DELETE": count}
+        current_outcome().counts = {"DELETE": count}
         return MessageResult(message="Memory deleted successfully!", count=count)
 
     @monitored("batch_delete")
-    def batch_delete(
-        self, memories: Sequence[Mapping[str, Any]], *, _outcome: Outcome
-    ) -> BatchResult:
+    def batch_delete(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
         """Up to 1000 ``{"memory_id"}`` in one transaction; an unknown id deletes nothing."""
         items = check_batch(memories, "batch_delete")
         for i, item in enumerate(items):
@@ -574,7 +564,7 @@ class Memory:
         if len(set(ids)) != len(ids):
             raise InvalidInputError("batch_delete names the same memory_id more than once")
         count = self._delete_ids(ids, strict=True)
-        _outcome.counts = {"DELETE": count}
+        current_outcome().counts = {"DELETE": count}
         return BatchResult(message=f"Successfully deleted {count} memories", count=count)
 
     def _delete_ids(self, ids: Sequence[str], strict: bool) -> int:
@@ -596,14 +586,13 @@ class Memory:
         agent_id: str | None = None,
         app_id: str | None = None,
         run_id: str | None = None,
-        _outcome: Outcome,
     ) -> MessageResult:
         """Delete every memory carrying all the given ids (at least one is required)."""
-        scope = _required_scope("delete_all", _outcome, user_id, agent_id, app_id, run_id)
+        scope = _required_scope("delete_all", user_id, agent_id, app_id, run_id)
         with self.backend.write_lock:
             ids = list(matching_ids(self.backend, to_chroma(scope_node(scope))))
             count = self._delete_ids(ids, strict=False)
-        _outcome.counts = {"DELETE": count}
+        current_outcome().counts = {"DELETE": count}
         return MessageResult(message="Memories deleted successfully!", count=count)
 
     @monitored("delete_users")
@@ -614,10 +603,9 @@ class Memory:
         agent_id: str | None = None,
         app_id: str | None = None,
         run_id: str | None = None,
-        _outcome: Outcome,
     ) -> MessageResult:
         """Remove each named entity with all its memories."""
-        scope = _required_scope("delete_users", _outcome, user_id, agent_id, app_id, run_id)
+        scope = _required_scope("delete_users", user_id, agent_id, app_id, run_id)
         with self.backend.write_lock:
             ids: list[str] = []
             for kind, column in ENTITY_FIELDS.items():
@@ -625,11 +613,11 @@ class Memory:
                 if value is not None:
                     ids.extend(self.backend.records.ids_of_entity(kind, value))
             count = self._delete_ids(list(dict.fromkeys(ids)), strict=False)
-        _outcome.counts = {"DELETE": count}
+        current_outcome().counts = {"DELETE": count}
         return MessageResult(message="Entity deleted successfully!", count=count)
 
     @monitored("reset")
-    def reset(self, *, _outcome: Outcome) -> MessageResult:
+    def reset(self) -> MessageResult:
         """Delete every memory, its history and the activity log of this store."""
         self.backend.activity.flush()
         self.backend.reset()
@@ -742,7 +730,6 @@ def _add_counts(counts: dict[str, int], more: Mapping[str, int]) -> None:
 
 def _required_scope(
     call: str,
-    outcome: Outcome,
     user_id: str | None,
     agent_id: str | None,
     app_id: str | None,
@@ -750,7 +737,7 @@ def _required_scope(
 ) -> Scope:
     """The call's entity ids, at least one of them; a delete with none would wipe everything."""
     scope = Scope.of(user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id)
-    outcome.scope = scope.as_dict()
+    current_outcome().scope = scope.as_dict()
     if not scope:
         hint = "" if call == "add" else "; use reset() to delete everything"
         raise InvalidInputError(

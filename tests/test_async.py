@@ -54,5 +54,16 @@ def test_async_methods_take_exactly_the_parameters_of_memorys():
         assert twin is not None and inspect.iscoroutinefunction(twin), name
         ours = inspect.signature(getattr(Memory, name)).parameters.values()
         theirs = inspect.signature(twin).parameters.values()
-        expected = [(p.name, p.kind, p.default, p.annotation) for p in ours if p.name != "_outcome"]
+        expected = [(p.name, p.kind, p.default, p.annotation) for p in ours]
         assert [(p.name, p.kind, p.default, p.annotation) for p in theirs] == expected, name
+
+
+def test_no_public_signature_carries_an_internal_parameter():
+    """Monitoring is recorded inside the call, not through a parameter a caller could see."""
+    for cls in (Memory, AsyncMemory):
+        for name in dir(cls):
+            method = getattr(cls, name)
+            if name.startswith("_") or not callable(method):
+                continue
+            internal = [p for p in inspect.signature(method).parameters if p.startswith("_")]
+            assert internal == [], (cls.__name__, name, internal)
