@@ -1,19 +1,15 @@
-"""What every adapter shares: one driver for sync and async, scope, and message conversion.
+"""What the LangChain adapter shares: memkit's sync/async driver, scope, and message conversion.
 
-Each adapter writes its logic once, as a generator that yields the memkit calls it needs
-(``hits = yield from call("search", query, user_id=...)``) and returns its answer.
-:func:`run_sync` drives it against a ``Memory``; :func:`run_async` awaits an
-``AsyncMemory`` or an async client, and runs a sync ``Memory`` in a worker thread
-(``asyncio.to_thread``, here and nowhere else). So the sync and async halves of an
-adapter cannot drift apart.
+Each component writes its logic once, as a flow (a generator that yields the memkit calls
+it needs, ``hits = yield from call("search", query, user_id=...)``) driven by
+:func:`memkit.adapter_driver.run_sync` or :func:`~memkit.adapter_driver.run_async`, so the
+sync and async halves cannot drift apart. The LangChain message conversion lives here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import Any, TypeAlias, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from langchain_core.messages import (
     AIMessage,
@@ -24,7 +20,16 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from memkit.errors import InvalidInputError
+from memkit.adapter_driver import (
+    SCOPE_KEYS,
+    Call,
+    Flow,
+    call,
+    resolve_scope,
+    run_async,
+    run_sync,
+    worth_remembering,
+)
 from memkit.models import TranscriptMessage
 
 __all__ = [
@@ -39,97 +44,6 @@ __all__ = [
     "to_memkit_messages",
     "worth_remembering",
 ]
-
-T = TypeVar("T")
-Call: TypeAlias = tuple[str, tuple[Any, ...], dict[str, Any]]
-Flow: TypeAlias = Generator[Call, Any, T]
-
-SCOPE_KEYS = ("user_id", "agent_id", "app_id", "run_id")
-
-
-def call(method: str, *args: Any, **kwargs: Any) -> Generator[Call, Any, Any]:
-    """One memkit call inside a flow: ``result = yield from call("add", ...)``."""
-    return (yield (method, args, kwargs))
-
-
-def _sync_target(memory: Any) -> Any:
-    if not inspect.iscoroutinefunction(getattr(memory, "search", None)):
-        return memory
-    # AsyncMemory keeps the Memory it awaits in a thread as ``.sync``.
-    sync = getattr(memory, "sync", None)
-    if sync is None:
-        raise TypeError(
-            f"{type(memory).__name__} is async-only; use the async API (ainvoke, aget, ...) "
-            "or pass a memkit.Memory"
-        )
-    return sync
-
-
-def run_sync(memory: Any, flow: Flow[T]) -> T:
-    """Drive ``flow`` with blocking calls on ``memory``."""
-    target = _sync_target(memory)
-    try:
-        request = next(flow)
-        while True:
-            name, args, kwargs = request
-            request = flow.send(getattr(target, name)(*args, **kwargs))
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    finally:
-        flow.close()
-
-
-async def run_async(memory: Any, flow: Flow[T]) -> T:
-    """Drive ``flow`` without blocking the event loop."""
-    try:
-        request = next(flow)
-        while True:
-            name, args, kwargs = request
-            method: Callable[..., Any] = getattr(memory, name)
-            if inspect.iscoroutinefunction(method):
-                result = await method(*args, **kwargs)
-            else:
-                result = await asyncio.to_thread(method, *args, **kwargs)
-            request = flow.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    finally:
-        flow.close()
-
-
-def _lookup(source: Any, key: str) -> Any:
-    if source is None:
-        return None
-    if isinstance(source, Mapping):
-        return source.get(key)
-    return getattr(source, key, None)
-
-
-def resolve_scope(defaults: Mapping[str, str | None], *overrides: Any) -> dict[str, str]:
-    """The memkit ids of one call: the component's own, each replaced by a run's value.
-
-    ``overrides`` are the run's sources, later ones winning: mappings (a config's
-    ``configurable``) or objects with attributes (a runtime context dataclass or model).
-    A component with no scope refuses to run: it never guesses whose memories to use.
-    """
-    scope: dict[str, str] = {}
-    for key in SCOPE_KEYS:
-        value = defaults.get(key)
-        for source in overrides:
-            found = _lookup(source, key)
-            if found is not None:
-                value = found
-        if value is not None:
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidInputError(f"{key} must be a non-empty string, got {value!r}")
-            scope[key] = value
-    if not scope:
-        raise InvalidInputError(
-            "no memkit scope: set user_id, agent_id, app_id or run_id on the component "
-            "or pass it in the run's config / context"
-        )
-    return scope
-
 
 _ROLES = {
     "human": "user",
@@ -155,11 +69,6 @@ def to_memkit_messages(messages: Iterable[BaseMessage]) -> list[dict[str, Any]]:
             item["name"] = message.name
         out.append(item)
     return out
-
-
-def worth_remembering(messages: Iterable[Mapping[str, Any]]) -> bool:
-    """Whether ``add`` has anything to read: some user or assistant text."""
-    return any(m["role"] in ("user", "assistant") and m["content"].strip() for m in messages)
 
 
 def from_transcript(message: TranscriptMessage) -> BaseMessage:

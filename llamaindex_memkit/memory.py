@@ -3,7 +3,8 @@
 Short-term: the session's transcript, kept by memkit (``append_messages``) under
 ``session_id`` and returned newest-first within ``token_limit``. Long-term: each
 finished turn (the user's messages and the assistant's reply) goes to
-``memkit.add`` once, in the component's scope, and every ``get`` searches memkit
+``memkit.add`` once, in the component's scope (a last turn left without a reply goes
+when the session ends, at ``reset``), and every ``get`` searches memkit
 for the memories relevant to the latest user turns and puts them, fitted to
 ``recall_token_limit`` by ``memkit.recall``, into a system message.
 """
@@ -28,6 +29,7 @@ from llamaindex_memkit._messages import (
 from llamaindex_memkit.context import Client, MemkitContext, ScopeArg, build_context
 from llamaindex_memkit.filters import resolve_filters
 from llamaindex_memkit.tokenizer import offline_tokenizer
+from memkit.adapter_driver import Flow, call, run_async, run_sync, worth_remembering
 from memkit.models import SearchHit, TranscriptMessage
 from memkit.recall import DEFAULT_HEADER, format_recall, recall_query
 from memkit.tokens import count_tokens
@@ -36,7 +38,14 @@ __all__ = ["MemkitMemory"]
 
 
 class MemkitMemory(BaseMemory):
-    """Write-through memory: a session transcript plus recall of memkit memories.
+    """A session transcript plus recall of memkit memories, written turn by turn.
+
+    The transcript is written through at once: every ``put`` appends to it in memkit.
+    Long-term memory is written per turn: a turn reaches ``memkit.add`` when the
+    assistant's reply completes it, so a user message waits (in this object) for its
+    reply. When the session ends, ``reset()`` / ``areset()`` also writes a user turn
+    still waiting, rather than never; a ``MemkitMemory`` dropped without ``reset``
+    loses that last unanswered turn (its transcript stays).
 
     Instantiate::
 
@@ -178,82 +187,95 @@ class MemkitMemory(BaseMemory):
         complete, self._pending = split_turns(self._pending, stored)
         return complete
 
+    # ---- each operation once, as a flow; the public sync / async methods drive it ---------
+
+    def _get(
+        self, input: str | ChatMessage | None, initial_token_count: int
+    ) -> Flow[list[ChatMessage]]:
+        transcript = yield from call("get_messages", self.session_id)
+        query = self._query(transcript, input)
+        hits = (yield from call("search", query, **self._search_kwargs())).results if query else []
+        return self._compose(transcript, hits, initial_token_count)
+
+    def _get_all(self) -> Flow[list[ChatMessage]]:
+        transcript = yield from call("get_messages", self.session_id)
+        return [from_transcript(m) for m in transcript]
+
+    def _put_messages(self, messages: list[ChatMessage]) -> Flow[None]:
+        stored = to_memkit_all(messages)
+        if stored:
+            yield from call("append_messages", self.session_id, stored)
+        for turn in self._take_turns(stored):
+            yield from call("add", turn, **self._add_kwargs())
+
+    def _set(self, messages: list[ChatMessage]) -> Flow[None]:
+        current = yield from call("get_messages", self.session_id)
+        stored, fresh = _diff(current, messages)
+        yield from call("clear_messages", self.session_id)
+        if stored:
+            yield from call("append_messages", self.session_id, stored)
+        for turn in self._take_turns(fresh):
+            yield from call("add", turn, **self._add_kwargs())
+
+    def _reset(self) -> Flow[None]:
+        # The session ends: a user turn still waiting for its reply is remembered now
+        # rather than never (taken first, so a retried reset cannot write it twice).
+        waiting, self._pending = self._pending, []
+        if worth_remembering(waiting):
+            yield from call("add", waiting, **self._add_kwargs())
+        yield from call("clear_messages", self.session_id)
+
     # ---- sync -----------------------------------------------------------------------------
 
     def get(self, input: str | ChatMessage | None = None, **kwargs: Any) -> list[ChatMessage]:
         """The transcript within ``token_limit``, with the relevant memories recalled."""
-        transcript = self._client.sync.get_messages(self.session_id)
-        query = self._query(transcript, input)
-        hits = self._client.sync.search(query, **self._search_kwargs()).results if query else []
-        return self._compose(transcript, hits, kwargs.get("initial_token_count") or 0)
+        flow = self._get(input, kwargs.get("initial_token_count") or 0)
+        return run_sync(self._client.sync, flow)
 
     def get_all(self) -> list[ChatMessage]:
         """The whole transcript, without recall."""
-        return [from_transcript(m) for m in self._client.sync.get_messages(self.session_id)]
+        return run_sync(self._client.sync, self._get_all())
 
     def put(self, message: ChatMessage) -> None:
         self.put_messages([message])
 
     def put_messages(self, messages: list[ChatMessage]) -> None:
         """Append to the transcript; each finished turn is written to memkit once."""
-        stored = to_memkit_all(messages)
-        if stored:
-            self._client.sync.append_messages(self.session_id, stored)
-        for turn in self._take_turns(stored):
-            self._client.sync.add(turn, **self._add_kwargs())
+        run_sync(self._client.sync, self._put_messages(messages))
 
     def set(self, messages: list[ChatMessage]) -> None:
         """Replace the transcript; only messages it did not already hold are remembered."""
-        current = self._client.sync.get_messages(self.session_id)
-        stored, fresh = _diff(current, messages)
-        self._client.sync.clear_messages(self.session_id)
-        if stored:
-            self._client.sync.append_messages(self.session_id, stored)
-        for turn in self._take_turns(fresh):
-            self._client.sync.add(turn, **self._add_kwargs())
+        run_sync(self._client.sync, self._set(messages))
 
     def reset(self) -> None:
-        """Clear the transcript; long-term memories stay."""
-        self._client.sync.clear_messages(self.session_id)
-        self._pending = []
+        """End the session: write a turn still waiting for its reply, clear the transcript.
+
+        Long-term memories stay.
+        """
+        run_sync(self._client.sync, self._reset())
 
     # ---- async (what the workflow agents call) --------------------------------------------
 
     async def aget(
         self, input: str | ChatMessage | None = None, **kwargs: Any
     ) -> list[ChatMessage]:
-        transcript = await self._client.aio.get_messages(self.session_id)
-        query = self._query(transcript, input)
-        hits = (
-            (await self._client.aio.search(query, **self._search_kwargs())).results if query else []
-        )
-        return self._compose(transcript, hits, kwargs.get("initial_token_count") or 0)
+        flow = self._get(input, kwargs.get("initial_token_count") or 0)
+        return await run_async(self._client.aio, flow)
 
     async def aget_all(self) -> list[ChatMessage]:
-        return [from_transcript(m) for m in await self._client.aio.get_messages(self.session_id)]
+        return await run_async(self._client.aio, self._get_all())
 
     async def aput(self, message: ChatMessage) -> None:
         await self.aput_messages([message])
 
     async def aput_messages(self, messages: list[ChatMessage]) -> None:
-        stored = to_memkit_all(messages)
-        if stored:
-            await self._client.aio.append_messages(self.session_id, stored)
-        for turn in self._take_turns(stored):
-            await self._client.aio.add(turn, **self._add_kwargs())
+        await run_async(self._client.aio, self._put_messages(messages))
 
     async def aset(self, messages: list[ChatMessage]) -> None:
-        current = await self._client.aio.get_messages(self.session_id)
-        stored, fresh = _diff(current, messages)
-        await self._client.aio.clear_messages(self.session_id)
-        if stored:
-            await self._client.aio.append_messages(self.session_id, stored)
-        for turn in self._take_turns(fresh):
-            await self._client.aio.add(turn, **self._add_kwargs())
+        await run_async(self._client.aio, self._set(messages))
 
     async def areset(self) -> None:
-        await self._client.aio.clear_messages(self.session_id)
-        self._pending = []
+        await run_async(self._client.aio, self._reset())
 
 
 def _fit(

@@ -19,6 +19,7 @@ from llama_index.core.memory.memory import BaseMemoryBlock
 from llamaindex_memkit._messages import to_memkit_all, turns
 from llamaindex_memkit.context import Client, MemkitContext, ScopeArg, build_context
 from llamaindex_memkit.filters import resolve_filters
+from memkit.adapter_driver import Flow, call, run_async
 from memkit.models import SearchHit
 from memkit.recall import DEFAULT_HEADER, format_recall, recall_query
 from memkit.tokens import count_tokens
@@ -90,10 +91,18 @@ class MemkitMemoryBlock(BaseMemoryBlock[str]):
 
     async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
         """The memories relevant to the latest user turns; ``session_id`` is not a filter."""
-        query = recall_query(turns(messages or []))
+        return await run_async(self._client.aio, self._recall(messages or []))
+
+    async def _aput(self, messages: list[ChatMessage]) -> None:
+        """Remember the messages (tool traffic and empty messages are skipped)."""
+        await run_async(self._client.aio, self._remember(messages))
+
+    def _recall(self, messages: list[ChatMessage]) -> Flow[str]:
+        query = recall_query(turns(messages))
         if not query:
             return ""
-        found = await self._client.aio.search(
+        found = yield from call(
+            "search",
             query,
             top_k=self.similarity_top_k,
             threshold=self.threshold,
@@ -106,12 +115,11 @@ class MemkitMemoryBlock(BaseMemoryBlock[str]):
                 self._rendered.popitem(last=False)
         return text
 
-    async def _aput(self, messages: list[ChatMessage]) -> None:
-        """Remember the messages (tool traffic and empty messages are skipped)."""
+    def _remember(self, messages: list[ChatMessage]) -> Flow[None]:
         admitted = to_memkit_all(messages)
         if any(m["role"] != "system" for m in admitted):
-            await self._client.aio.add(
-                admitted, infer=self.infer, metadata=self.metadata, **self.context.ids()
+            yield from call(
+                "add", admitted, infer=self.infer, metadata=self.metadata, **self.context.ids()
             )
 
     async def atruncate(self, content: str, tokens_to_truncate: int) -> str | None:

@@ -16,6 +16,7 @@ from llama_index.core.vector_stores.types import MetadataFilters
 
 from llamaindex_memkit.context import Client, ScopeArg, build_context
 from llamaindex_memkit.filters import resolve_filters
+from memkit.adapter_driver import Flow, call, run_async, run_sync
 from memkit.models import SearchHit
 
 __all__ = ["MemkitRetriever", "hit_to_node"]
@@ -108,10 +109,12 @@ class MemkitRetriever(BaseRetriever):
             **self.context.search_kwargs(self.filters),
         }
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        found = self._client.sync.search(query_bundle.query_str, **self._search_kwargs())
+    def _search(self, query_bundle: QueryBundle) -> Flow[list[NodeWithScore]]:
+        found = yield from call("search", query_bundle.query_str, **self._search_kwargs())
         return [hit_to_node(hit) for hit in found.results]
 
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return run_sync(self._client.sync, self._search(query_bundle))
+
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        found = await self._client.aio.search(query_bundle.query_str, **self._search_kwargs())
-        return [hit_to_node(hit) for hit in found.results]
+        return await run_async(self._client.aio, self._search(query_bundle))

@@ -245,6 +245,20 @@ def test_reset_clears_the_transcript_not_long_term_memory(store, drive):
     assert [r.memory for r in store.get_all(user_id="alex").results] == ["Lives in Paris"]
 
 
+def test_a_lone_user_message_reaches_long_term_memory_when_the_session_ends(store, adds, drive):
+    memory = MemkitMemory.from_client(store, user_id="alex")
+    drive(memory, "put_messages", [user("Hi"), assistant("Hello!")])
+    drive(memory, "put", user("I live in Paris"))
+    assert len(adds) == 1  # the second turn waits for its reply
+    drive(memory, "reset")
+    assert [a["messages"] for a in adds[1:]] == [[{"role": "user", "content": "I live in Paris"}]]
+    assert adds[1]["user_id"] == "alex"
+    assert drive(memory, "get_all") == []
+    assert [r.memory for r in store.get_all(user_id="alex").results] == ["Lives in Paris"]
+    drive(memory, "reset")  # nothing waits any more: nothing is written twice
+    assert len(adds) == 2
+
+
 def test_constructors(tmp_path):
     memory = MemkitMemory.from_defaults(user_id="alex", run_id="r1")
     assert memory.context.ids() == {"user_id": "alex", "run_id": "r1"}
