@@ -17,6 +17,7 @@ from typing import Any
 from llama_index.core.bridge.pydantic import BaseModel, ConfigDict, model_validator
 
 from memkit import AsyncMemory, Memory
+from memkit.errors import InvalidInputError
 from memkit.recall import recall_filter
 
 __all__ = ["Client", "MemkitContext", "ScopeArg", "build_context"]
@@ -27,11 +28,16 @@ ID_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 class MemkitContext(BaseModel):
     """The memkit scope of a component; refuses to exist without at least one id.
 
-    Example::
+    A missing or blank id raises memkit's ``InvalidInputError`` (a ``ValueError``), as
+    the core and the LangChain adapter do. Example:
 
-        MemkitContext(user_id="alex")                     # alex's memories
-        MemkitContext(user_id="alex", agent_id="tutor")   # alex's and the tutor's
-        MemkitContext()                                   # ValueError: no scope
+    >>> MemkitContext(user_id="alex").ids()                    # alex's memories
+    {'user_id': 'alex'}
+    >>> MemkitContext(user_id="alex", agent_id="tutor").ids()  # alex's and the tutor's
+    {'user_id': 'alex', 'agent_id': 'tutor'}
+    >>> MemkitContext()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    memkit.errors.InvalidInputError: memkit needs a scope: set at least one of user_id, ...
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,16 +47,15 @@ class MemkitContext(BaseModel):
     app_id: str | None = None
     run_id: str | None = None
 
+    def __init__(self, **data: Any) -> None:
+        # Checked before pydantic runs, so the caller gets InvalidInputError rather than
+        # a ValidationError wrapping it; the validator below covers model_validate.
+        _check_scope(data)
+        super().__init__(**data)
+
     @model_validator(mode="after")
     def _needs_an_id(self) -> MemkitContext:
-        for name in ID_FIELDS:
-            value = getattr(self, name)
-            if value is not None and not value.strip():
-                raise ValueError(f"{name} must be a non-empty string")
-        if not self.ids():
-            raise ValueError(
-                "memkit needs a scope: set at least one of user_id, agent_id, app_id, run_id"
-            )
+        _check_scope(self.ids())
         return self
 
     def ids(self) -> dict[str, str]:
@@ -62,6 +67,17 @@ class MemkitContext(BaseModel):
         return {"filters": recall_filter(filters, **self.ids())}
 
 
+def _check_scope(values: Mapping[str, Any]) -> None:
+    for name in ID_FIELDS:
+        value = values.get(name)
+        if isinstance(value, str) and not value.strip():
+            raise InvalidInputError(f"{name} must be a non-empty string")
+    if all(values.get(name) is None for name in ID_FIELDS):
+        raise InvalidInputError(
+            "memkit needs a scope: set at least one of user_id, agent_id, app_id, run_id"
+        )
+
+
 ScopeArg = MemkitContext | Mapping[str, Any] | None
 
 
@@ -71,7 +87,7 @@ def build_context(context: ScopeArg = None, **ids: str | None) -> MemkitContext:
     if context is None:
         return MemkitContext(**given)
     if given:
-        raise ValueError("pass the scope either as context= or as id keywords, not both")
+        raise InvalidInputError("pass the scope either as context= or as id keywords, not both")
     if isinstance(context, MemkitContext):
         return context
     return MemkitContext(**dict(context))
@@ -90,7 +106,7 @@ class Client:
         if isinstance(memory, AsyncMemory):
             return cls(memory.sync, memory)
         if memory is None:
-            raise ValueError("a memkit Memory or AsyncMemory is required (memory=...)")
+            raise InvalidInputError("a memkit Memory or AsyncMemory is required (memory=...)")
         # AsyncMemory only needs Memory's methods, so a remote sync client works too.
         return cls(memory, AsyncMemory(memory=memory))
 
@@ -98,7 +114,7 @@ class Client:
     def default(cls, memory: Any = None, config: Any = None) -> Client:
         """``memory`` as given, else ``Memory.from_config(config)``, else ``Memory()``."""
         if memory is not None and config is not None:
-            raise ValueError("pass either memory= or config=, not both")
+            raise InvalidInputError("pass either memory= or config=, not both")
         if memory is None:
             memory = Memory() if config is None else Memory.from_config(config)
         return cls.of(memory)

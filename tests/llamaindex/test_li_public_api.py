@@ -16,6 +16,7 @@ from llamaindex_memkit import (
 )
 from llamaindex_memkit.context import build_context
 from memkit import Memory
+from memkit.errors import InvalidInputError
 
 
 def test_all_is_pinned():
@@ -62,6 +63,26 @@ def store():
 def test_no_component_runs_without_a_scope(store, build, scope):
     with pytest.raises(ValueError, match=r"scope|non-empty"):
         build(store, **scope)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda m, **kw: MemkitMemory.from_client(m, **kw),
+        lambda m, **kw: MemkitMemoryBlock(m, **kw),
+        lambda m, **kw: MemkitRetriever(m, **kw),
+        lambda m, **kw: MemkitContext(**kw),
+        lambda m, **kw: MemkitMemory.from_client(m, context=kw),
+    ],
+    ids=["memory", "block", "retriever", "context", "context-dict"],
+)
+@pytest.mark.parametrize("scope", [{}, {"user_id": ""}, {"agent_id": " ", "run_id": None}])
+def test_a_missing_scope_is_memkits_invalid_input_error(store, build, scope):
+    """As in the core and the LangChain adapter: not a pydantic ValidationError."""
+    with pytest.raises(InvalidInputError) as info:
+        build(store, **scope)
+    assert type(info.value) is InvalidInputError
+    assert "scope" in str(info.value) or "non-empty" in str(info.value)
 
 
 def test_scope_is_given_one_way():
