@@ -13,6 +13,7 @@ from langchain.agents.middleware.types import (
     PrivateStateAttr,
 )
 from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from langchain_memkit._calls import (
@@ -61,6 +62,15 @@ def with_memories(system: SystemMessage | None, recalled: str) -> SystemMessage:
     return SystemMessage(content=content, id=system.id, name=system.name)
 
 
+def _configurable() -> Mapping[str, Any]:
+    """The running graph's ``configurable`` (empty when called outside a run)."""
+    try:
+        config = get_config()
+    except RuntimeError:  # LangGraph's "outside of a runnable context"
+        return {}
+    return config.get("configurable") or {}
+
+
 class MemkitMiddleware(AgentMiddleware[MemkitState, Any]):
     """Recalls relevant memories into every model call; writes each finished turn.
 
@@ -70,7 +80,9 @@ class MemkitMiddleware(AgentMiddleware[MemkitState, Any]):
     turn, that turn's new messages (never the earlier history) go to ``memory.add``.
 
     Scope: the ``user_id`` / ``agent_id`` / ``app_id`` / ``run_id`` given here, each
-    replaced by the same attribute (or key) of the agent's runtime context. With both a
+    replaced by the same key of the run config's ``configurable``
+    (``agent.invoke(..., {"configurable": {"user_id": "alex"}})``), and that by the same
+    attribute (or key) of the agent's runtime context (``context=``). With both a
     user and an agent, recall draws on the user's memories and the agent's own (see
     :func:`memkit.recall.recall_filter`), and writes each side's facts under its own id. Use a
     checkpointer so that each turn is written once; without one, every message passed
@@ -145,7 +157,8 @@ class MemkitMiddleware(AgentMiddleware[MemkitState, Any]):
         self.write = write
 
     def scope(self, runtime: Runtime[Any] | None) -> dict[str, str]:
-        return resolve_scope(self.defaults, getattr(runtime, "context", None))
+        """The component's ids, replaced by the run's ``configurable``, then its context."""
+        return resolve_scope(self.defaults, _configurable(), getattr(runtime, "context", None))
 
     # ---- recall -------------------------------------------------------------------------
 

@@ -157,6 +157,41 @@ def test_no_scope_refuses_to_run(mem: Memory) -> None:
         agent.invoke({"messages": [{"role": "user", "content": "hello"}]})
 
 
+def test_the_scope_can_come_from_the_runs_configurable(mem: Memory, client, both) -> None:
+    """No context schema at all: the user is named in the config, as the error suggests."""
+    model = ScriptedChatModel(messages=itertools.repeat(answer_from_memories))
+    agent = create_agent(model, middleware=[MemkitMiddleware(client)], checkpointer=InMemorySaver())
+
+    def ask_as(user: str, text: str, thread: str) -> str:
+        state = {"messages": [{"role": "user", "content": text}]}
+        config = {"configurable": {"thread_id": thread, "user_id": user}}
+        result = both(lambda: agent.invoke(state, config), lambda: agent.ainvoke(state, config))
+        return result["messages"][-1].content
+
+    ask_as("alice", "I live in Paris", "t-1")
+    ask_as("bob", "I live in Rome", "t-2")
+    assert "Lives in Paris" in ask_as("alice", "Where do I live?", "t-3")
+    assert [r.memory for r in mem.get_all(user_id="alice").results] == ["Lives in Paris"]
+    assert [r.memory for r in mem.get_all(user_id="bob").results] == ["Lives in Rome"]
+
+
+def test_the_runtime_context_wins_over_the_configurable(mem: Memory) -> None:
+    model = ScriptedChatModel(messages=itertools.repeat(answer_from_memories))
+    agent = create_agent(
+        model,
+        middleware=[MemkitMiddleware(mem, user_id="nobody")],
+        context_schema=Context,
+        checkpointer=InMemorySaver(),
+    )
+    agent.invoke(
+        {"messages": [{"role": "user", "content": "I live in Oslo"}]},
+        {"configurable": {"thread_id": "t", "user_id": "bob"}},
+        context=Context("alice"),
+    )
+    assert [r.memory for r in mem.get_all(user_id="alice").results] == ["Lives in Oslo"]
+    assert mem.get_all(user_id="bob").results == []
+
+
 def test_unsaved_turn() -> None:
     h1, a1 = HumanMessage("a", id="1"), AIMessage("b", id="2")
     h2, t2, a2 = (
