@@ -17,6 +17,7 @@ from memkit.errors import (
     MemkitError,
     MemoryNotFoundError,
     MetadataError,
+    RecordStoreError,
     StoreLockedError,
     VectorStoreError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "MemoryConfig",
     "MemoryNotFoundError",
     "MetadataError",
+    "RecordStoreError",
     "StoreLockedError",
     "VectorStoreError",
 ]

@@ -3,6 +3,8 @@
     MemkitError
     ├── MemkitUsageError (also ValueError): the caller asked for something wrong
     │   ├── ConfigError            unknown key / provider, wrong type, at construction
+    │   │   └── MissingDependencyError   an optional package is not installed (also
+    │   │                                ImportError); names the extra that installs it
     │   ├── InvalidFilterError     malformed v2 filter; ``path`` names the bad node
     │   ├── InvalidInputError      empty messages, no entity id, bad timestamp, ...
     │   │   └── MetadataError      metadata Chroma cannot hold, or over the bounds
@@ -13,21 +15,24 @@
         ├── ExtractionError        the LLM failed for good; messages kept for replay
         ├── EmbeddingError         the embedder failed
         ├── VectorStoreError       Chroma failed or timed out
-        └── HistoryError           the SQL record store failed
+        └── RecordStoreError       the SQL record store (SQLite or PostgreSQL) failed
 
 Usage errors are raised before anything is written, so a failed call changes nothing.
+``HistoryError`` is the deprecated old name of ``RecordStoreError`` (it was raised for
+every SQL failure, not only the history's): ``except HistoryError`` still catches it.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "BatchLimitError",
     "ConfigError",
     "EmbeddingError",
     "ExtractionError",
-    "HistoryError",
     "InvalidFilterError",
     "InvalidInputError",
     "MemkitError",
@@ -35,6 +40,8 @@ __all__ = [
     "MemkitUsageError",
     "MemoryNotFoundError",
     "MetadataError",
+    "MissingDependencyError",
+    "RecordStoreError",
     "StoreLockedError",
     "VectorStoreError",
 ]
@@ -50,6 +57,12 @@ class MemkitUsageError(MemkitError, ValueError):
 
 class ConfigError(MemkitUsageError):
     """A configuration entry is unknown or has the wrong type."""
+
+
+class MissingDependencyError(ConfigError, ImportError):
+    """The configuration needs a package that is not installed. A ConfigError, because the
+    configuration chose it, and an ImportError, because that is what a missing package is;
+    the message names the ``pip install`` that fixes it."""
 
 
 class InvalidFilterError(MemkitUsageError):
@@ -113,8 +126,24 @@ class VectorStoreError(MemkitRuntimeError):
     """The vector index (Chroma) failed or timed out."""
 
 
-class HistoryError(MemkitRuntimeError):
-    """The SQL record store failed."""
+class RecordStoreError(MemkitRuntimeError):
+    """The SQL record store (SQLite or PostgreSQL) failed: any statement, not only the
+    history's."""
+
+
+if TYPE_CHECKING:
+    HistoryError = RecordStoreError
+else:
+
+    def __getattr__(name: str) -> Any:
+        if name == "HistoryError":
+            warnings.warn(
+                "memkit.errors.HistoryError is deprecated: it is RecordStoreError",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return RecordStoreError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def format_path(path: Sequence[str | int]) -> str:

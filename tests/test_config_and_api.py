@@ -33,6 +33,7 @@ def test_public_api_is_pinned():
         "MemoryConfig",
         "MemoryNotFoundError",
         "MetadataError",
+        "RecordStoreError",
         "StoreLockedError",
         "VectorStoreError",
     ]

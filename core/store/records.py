@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from memkit.errors import ConfigError, HistoryError
+from memkit.errors import ConfigError, MissingDependencyError, RecordStoreError
 from memkit.models import EntityType, HistoryEntry, MemoryRecord
 from memkit.store import schema
 from memkit.store.keyword_index import KeywordIndex, write_keywords
@@ -226,6 +226,21 @@ def _from_row(row: Any) -> StoredMemory:
     )
 
 
+def _missing_driver(url: str, exc: ImportError) -> MissingDependencyError:
+    """The error for a database driver that cannot be imported: PostgreSQL's own driver
+    (psycopg) comes with memkit's ``server`` extra, any other is the user's to install."""
+    scheme = url.split(":", 1)[0]
+    if scheme == "postgresql+psycopg":
+        return MissingDependencyError(
+            "record_store.url: PostgreSQL needs the psycopg driver, which is not installed "
+            f"({exc}): pip install 'memkit[server]'"
+        )
+    return MissingDependencyError(
+        f"record_store.url: the database driver for {scheme!r} is not installed ({exc}); "
+        "install it, or use postgresql:// with pip install 'memkit[server]'"
+    )
+
+
 def _engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
@@ -236,10 +251,7 @@ def _engine(url: str) -> Engine:
     except NoSuchModuleError as exc:
         raise ConfigError(f"record_store.url: unknown database or driver in {url!r}") from exc
     except ImportError as exc:
-        raise ConfigError(
-            f"record_store.url: the database driver for {url.split(':', 1)[0]!r} is not "
-            f"installed ({exc}); install it, or use sqlite:/// or postgresql:// (psycopg)"
-        ) from exc
+        raise _missing_driver(url, exc) from exc
     except ArgumentError as exc:
         raise ConfigError(f"record_store.url: not a database URL: {url!r} ({exc})") from exc
 
@@ -292,7 +304,7 @@ class RecordStore:
         try:
             yield
         except SQLAlchemyError as exc:
-            raise HistoryError(f"record store failed: {exc}") from exc
+            raise RecordStoreError(f"record store failed: {exc}") from exc
 
     # ---- writes -------------------------------------------------------------------------
 
