@@ -3,6 +3,10 @@
 Times are float epoch seconds (UTC): they sort and compare the same on SQLite and
 PostgreSQL. Embeddings are float32 bytes so the Chroma index can be rebuilt
 without re-embedding.
+
+These definitions are what the code reads and writes; the tables themselves are
+created by the frozen DDL of ``memkit.store.migrations``. A change here needs a new
+migration that makes it: ``tests/test_migrations.py`` fails until the two agree.
 """
 
 from __future__ import annotations
