@@ -11,11 +11,11 @@ from memkit.errors import (
     BatchLimitError,
     ConfigError,
     ExtractionError,
-    HistoryError,
     InvalidFilterError,
     MemkitError,
     MemoryNotFoundError,
     MetadataError,
+    RecordStoreError,
     VectorStoreError,
 )
 
@@ -49,7 +49,7 @@ def test_error_families():
     ):
         assert issubclass(usage, MemkitError) and issubclass(usage, ValueError)
     assert issubclass(MemoryNotFoundError, LookupError)
-    for runtime in (ExtractionError, VectorStoreError, HistoryError):
+    for runtime in (ExtractionError, VectorStoreError, RecordStoreError):
         assert issubclass(runtime, MemkitError) and not issubclass(runtime, ValueError)
 
 

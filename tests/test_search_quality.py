@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from memkit import Memory, hybrid
-from memkit.errors import HistoryError, VectorStoreError
+from memkit.errors import RecordStoreError, VectorStoreError
 from memkit.filters import parse_filter
 from memkit.hybrid import scope_equalities
 from memkit.keywords import bm25, postings, query_terms, term_counts, tokenize
@@ -356,7 +356,7 @@ def test_keyword_rows_commit_or_roll_back_with_the_memory(tmp_path, monkeypatch)
             raise OperationalError("INSERT", {}, sqlite3.OperationalError("disk I/O error"))
 
         monkeypatch.setattr(records_module, "write_keywords", broken)
-        with pytest.raises(HistoryError):
+        with pytest.raises(RecordStoreError):
             memory.add("Plays chess", user_id="u", infer=False)
         monkeypatch.undo()
         assert [m.memory for m in memory.get_all().results] == ["Owns a cat"]
