@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -114,6 +115,8 @@ class Memory:
         # ``clock`` (epoch seconds) dates writes and anchors search's time cues ("last
         # week"); tests pass a fixed one instead of sleeping.
         self._clock = clock or time.time
+        self._replays_lock = threading.Lock()
+        self._replaying: set[str] = set()  # pending ids whose replay is running
         self.config = load_config(config)
         if path is not None:
             if not isinstance(path, str | os.PathLike):
@@ -691,9 +694,14 @@ class Memory:
         If extraction fails again nothing is written, the row stays, and the
         ``ExtractionError`` names the same ``pending_id``.
         """
-        if not isinstance(pending_id, str) or not pending_id:
-            raise InvalidInputError(f"pending_id must be a non-empty string, got {pending_id!r}")
-        with self.backend.write_lock:
+        check_id(pending_id, "pending_id")
+        # Only this replay of the row runs; the store's write lock is not held while the
+        # model is called (add plans without it), so a slow model stalls no other write.
+        with self._replays_lock:
+            if pending_id in self._replaying:
+                raise InvalidInputError(f"pending extraction {pending_id!r} is being replayed")
+            self._replaying.add(pending_id)
+        try:
             pending = self.backend.records.pending
             row = next((r for r in pending.list() if r["id"] == pending_id), None)
             if row is None:
@@ -707,7 +715,10 @@ class Memory:
                 exc.pending_id = pending_id
                 raise
             pending.drop(pending_id)
-        return result
+            return result
+        finally:
+            with self._replays_lock:
+                self._replaying.discard(pending_id)
 
     def usage(self) -> dict[str, int]:
         """LLM totals over this store's activity log: adds, llm_calls, prompt_tokens,

@@ -7,7 +7,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import pytest
+
 from memkit import Memory
+from memkit.errors import ExtractionError, InvalidInputError
 from memkit.extraction import ExtractionContext, Message, Operation, Plan, Side
 from memkit.testing import HashEmbedder
 
@@ -88,4 +91,41 @@ def test_a_write_to_another_entity_does_not_cost_a_second_plan(tmp_path):
     with _while_alex_plans(tmp_path) as (memory, model):
         memory.add("Lives in Porto", user_id="bob", infer=False)
     assert model.shown == [[]]
+    memory.close()
+
+
+class FailOnceThenSlow(SlowModel):
+    """Fails the first add (its messages are kept for replay), then plans slowly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def plan(
+        self, messages: Sequence[Message], sides: Sequence[Side], context: ExtractionContext
+    ) -> Plan:
+        if not self.failed:
+            self.failed = True
+            raise ExtractionError("the model is down")
+        return super().plan(messages, sides, context)
+
+
+def test_a_replay_waiting_on_its_model_holds_up_no_other_write(tmp_path):
+    model = FailOnceThenSlow()
+    memory = Memory(path=str(tmp_path), embedder=HashEmbedder(), extractor=model)
+    with pytest.raises(ExtractionError) as failed:
+        memory.add("I live in Lisbon", user_id="alex")
+    replay = threading.Thread(target=memory.replay, args=(failed.value.pending_id,))
+    replay.start()
+    assert model.planning.wait(5)
+    try:
+        assert _finishes(memory.add, "Plays chess", user_id="bob", infer=False)
+        with pytest.raises(InvalidInputError, match="being replayed"):
+            memory.replay(failed.value.pending_id)  # one replay of a row at a time
+    finally:
+        model.gate.set()
+        replay.join(5)
+    assert not replay.is_alive()
+    assert [m.memory for m in memory.get_all(user_id="alex").results] == ["Lives in Lisbon"]
+    assert memory.pending() == []
     memory.close()
