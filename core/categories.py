@@ -3,9 +3,9 @@
 The hosted platform tags every memory with categories from a project list; memkit
 ships the same fifteen defaults (the food one named ``food_preferences``, as the
 platform's own filter examples spell it) and a keyword categoriser so tagging
-works with no model. The word helpers here (``words``, ``stem``,
-``content_words``) are shared with the rule extractor, which compares facts the
-same way the categoriser reads them.
+works with no model. It reads text with ``memkit.text``, the pipeline search and
+the rule extractor use too, so a category keyword matches the words a search for
+it would.
 
     >>> Categorizer(DEFAULT_CATEGORIES).categorize("Is allergic to nuts")
     ('food_preferences', 'health')
@@ -17,16 +17,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from memkit.errors import ConfigError
+from memkit.text import STOPWORDS, stem, stems, word_set, words
 
 __all__ = [
     "DEFAULT_CATEGORIES",
-    "STOPWORDS",
     "Categorizer",
-    "content_words",
     "normalize_categories",
-    "stem",
-    "word_set",
-    "words",
 ]
 
 DEFAULT_CATEGORIES: dict[str, str] = {
@@ -48,45 +44,27 @@ DEFAULT_CATEGORIES: dict[str, str] = {
 }
 
 
-def word_set(text: str) -> frozenset[str]:
-    """The whitespace-separated words of ``text``: keeps the long word lists readable."""
-    return frozenset(text.split())
-
-
-STOPWORDS: frozenset[str] = word_set(
-    """a an the is am are was were be been being to of in on at for with and or but so as by
-    from it its this that these those i me my mine myself we us our you your he she they them
-    their theirs themselves his her has have had having do does did will would can could should
-    may might must shall some any very really much just also too there here then than about into
-    more most lot lots quite such own user user's s m ve ll d re"""
-)
-
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_CONTRACTIONS = (
-    (re.compile(r"\bcan'?t\b|\bcannot\b"), "can not"),
-    (re.compile(r"\bwon'?t\b"), "will not"),
-    (re.compile(r"\b(\w+)n't\b"), r"\1 not"),
-    (re.compile(r"'(m|re|ve|ll|d)\b"), r" \1"),
-)
-
 # Keyword lexicon for the default categories (surface words; stemmed at start-up).
-# Multi-word entries match as consecutive stems.
+# Multi-word entries match as consecutive stems. An entry marked "=" matches that word
+# only: Snowball gives it the stem of a common word of another meaning ("position" and
+# "positive" are both "posit", "business" and "busy" "busi"), measured on LoCoMo's turns.
 _LEXICON: dict[str, str] = {
-    "personal_details": """name named age years-old birthday born live living home address
-        hometown nationality citizen pronoun language speak called""",
+    "personal_details": """=personal name named age years-old birthday born live living home address
+        hometown =nationality citizen pronoun language speak called""",
     "family": """family wife husband spouse partner son daughter kid child children baby
         mother mom mum father dad parent brother sister sibling grandma grandmother grandpa
         grandfather grandparent aunt uncle cousin niece nephew fiance fiancee girlfriend
         boyfriend twin in-law married""",
     "professional_details": """job work career company employer office colleague coworker
-        boss manager engineer developer programmer designer teacher tutor doctor nurse
-        lawyer accountant consultant founder startup salary intern internship profession
-        occupation business client project role position hired interview freelance
-        freelancer employed unemployed student university college school degree major
-        study research scientist analyst researcher ceo cto""",
+        boss =manager =managers engineer =developer =developers programmer =designer
+        =designers teacher tutor doctor nurse lawyer =accountant =accountants consultant
+        founder startup salary intern internship profession occupation =business =businesses
+        client project role =position hired interview freelance freelancer employed
+        unemployed student university college school degree major study research scientist
+        analyst researcher ceo cto""",
     "sports": """sport football soccer basketball baseball tennis golf cricket rugby hockey
         volleyball swim swimming marathon cycling gym workout ski skiing snowboard surf
-        surfing climbing boxing karate martial-arts athlete fitness jog jogging badminton
+        surfing climbing boxing karate martial-arts athlete =fitness jog jogging badminton
         league olympics nba nfl premier-league""",
     "travel": """travel traveling travelling trip journey vacation holiday flight fly
         flying airport hotel visit visiting tour tourist abroad passport visa itinerary
@@ -98,7 +76,7 @@ _LEXICON: dict[str, str] = {
         bread rice noodle ramen curry taco bacon lamb egg shellfish tofu bake baking
         non-vegetarian non-veg""",
     "music": """music song sing singer singing band concert album guitar piano drum violin
-        playlist spotify genre jazz rock hip-hop rap classical opera musician melody""",
+        playlist spotify genre jazz rock hip-hop rap =classical opera musician melody""",
     "health": """health healthy allergy allergic intolerant intolerance celiac sick illness
         disease diabetes diabetic asthma medication medicine pill injury pain surgery
         therapy therapist anxiety depression stress sleep insomnia diagnosis diagnosed
@@ -114,11 +92,11 @@ _LEXICON: dict[str, str] = {
     "fashion": """fashion clothes clothing dress shirt shoe sneaker jeans jacket style
         outfit wear wearing jewelry accessory handbag makeup cosmetic hairstyle""",
     "entertainment": """movie film cinema tv show series netflix episode actor actress
-        celebrity theater theatre comedy anime manga documentary video-game gaming
+        =celebrity =celebrities theater theatre comedy =anime manga documentary video-game gaming
         podcast youtube streaming watch watching gamer""",
     "milestones": """graduate graduated graduation promoted promotion wedding engaged
         engagement anniversary retired retirement milestone achievement award
-        accomplishment celebrate first-time""",
+        accomplishment celebrate first-time =important""",
     "user_preferences": """prefer preference favorite favourite like love enjoy dislike
         hate setting""",
 }
@@ -146,48 +124,6 @@ _GENERIC = word_set(
     any anything everything category categories memory memories data about like such
     including include includes e g etc preference preferences"""
 )
-
-
-def words(text: str) -> list[str]:
-    """Lowercase word tokens with contractions spelled out ("doesn't" -> "does not")."""
-    low = text.lower().replace("’", "'")
-    for pattern, repl in _CONTRACTIONS:
-        low = pattern.sub(repl, low)
-    return _WORD.findall(low)
-
-
-def stem(word: str) -> str:
-    """A crude, consistent stem: "loved", "loves", "loving" -> "lov"; "families" -> "famili".
-
-    Only consistency matters: both sides of every comparison go through this function.
-    """
-    w = word.lower()
-    if w.endswith("'s"):
-        w = w[:-2]
-    if len(w) <= 2:
-        return w
-    if w.endswith("ies") and len(w) > 4:
-        w = w[:-3] + "i"
-    elif w.endswith("sses"):
-        w = w[:-2]
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    for suffix in ("ing", "ed"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            w = w[: -len(suffix)]
-            break
-    if w.endswith("y") and w[-2] not in "aeiou":
-        w = w[:-1] + "i"
-    if len(w) > 3 and w.endswith("e"):
-        w = w[:-1]
-    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeious":
-        w = w[:-1]
-    return "note" if w == "not" and word.lower() != "not" else w
-
-
-def content_words(text: str) -> frozenset[str]:
-    """Stems of the words that carry meaning (stopwords dropped, negations kept)."""
-    return frozenset(stem(w) for w in words(text) if w not in STOPWORDS)
 
 
 def normalize_categories(
@@ -238,7 +174,10 @@ def _check_name(name: object) -> str:
 
 
 def _stem_phrases(text: str) -> list[tuple[str, ...]]:
-    return [tuple(stem(part) for part in re.split(r"[-_]", entry)) for entry in text.split()]
+    return [
+        (entry,) if entry.startswith("=") else tuple(stems(re.split(r"[-_]", entry)))
+        for entry in text.split()
+    ]
 
 
 class Categorizer:
@@ -262,15 +201,19 @@ class Categorizer:
     @staticmethod
     def _phrases_for(name: str, description: str) -> list[tuple[str, ...]]:
         builtin = _ALIASES.get(name, name)
-        phrases = _stem_phrases(_LEXICON.get(builtin, ""))
+        lexicon = _LEXICON.get(builtin, "")
+        phrases = _stem_phrases(lexicon)
+        exact = {entry for entry in lexicon.split() if entry.startswith("=")}
         own = [w for w in words(f"{name.replace('_', ' ')} {description}") if _distinctive(w)]
-        phrases.extend((stem(w),) for w in own)
+        phrases.extend((f"={w}",) if f"={w}" in exact else (stem(w),) for w in own)
         return list(dict.fromkeys(phrases))
 
     def categorize(self, text: str) -> tuple[str, ...]:
         """The configured categories ``text`` belongs to, in configuration order."""
-        stems = [stem(part) for w in words(text) for part in _parts(w)]
-        found = [name for name, phrases in self._phrases.items() if _mentions(stems, phrases)]
+        parts = [part for w in words(text) for part in _parts(w)]
+        read = stems(parts)
+        exact = {f"={part}" for part in parts}
+        found = [name for name, phrases in self._phrases.items() if _mentions(read, exact, phrases)]
         found.extend(self._by_pattern(text, found))
         if "user_preferences" in found and len(found) > 1:
             found.remove("user_preferences")  # only when no topic category fits
@@ -298,20 +241,21 @@ def _distinctive(word: str) -> bool:
 
 def _parts(word: str) -> list[str]:
     """A hyphenated word and its parts: "vegetarian-friendly" also reads as "vegetarian"."""
-    return [word, *word.split("-")] if "-" in word else [word]
+    return [word, *re.split(r"[-_]", word)] if "-" in word or "_" in word else [word]
 
 
-def _mentions(stems: Sequence[str], phrases: Iterable[tuple[str, ...]]) -> bool:
-    joined = set(stems)
+def _mentions(seen: Sequence[str], exact: set[str], phrases: Iterable[tuple[str, ...]]) -> bool:
+    """Whether the stems ``seen`` (or, for an "=" entry, the words ``exact``) hold a phrase."""
+    joined = exact.union(seen)
     for phrase in phrases:
         if len(phrase) == 1:
             if phrase[0] in joined:
                 return True
-        elif _has_run(stems, phrase):
+        elif _has_run(seen, phrase):
             return True
     return False
 
 
-def _has_run(stems: Sequence[str], phrase: tuple[str, ...]) -> bool:
+def _has_run(seen: Sequence[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
-    return any(tuple(stems[i : i + n]) == phrase for i in range(len(stems) - n + 1))
+    return any(tuple(seen[i : i + n]) == phrase for i in range(len(seen) - n + 1))

@@ -32,14 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from memkit.categories import (
-    Categorizer,
-    content_words,
-    normalize_categories,
-    stem,
-    word_set,
-    words,
-)
+from memkit.categories import Categorizer, normalize_categories
 from memkit.errors import InvalidInputError
 from memkit.extraction import (
     ExistingMemory,
@@ -50,6 +43,7 @@ from memkit.extraction import (
     Side,
 )
 from memkit.fact_patterns import DeleteRequest, Statement, read_messages
+from memkit.text import content_words, stem, stems, word_set, words
 
 __all__ = ["RuleExtractor"]
 
@@ -63,8 +57,8 @@ _SKIP_HEAD = _NEGATORS | word_set(
 )
 _BE = frozenset({"is", "am", "are", "was", "were", "be", "been", "being"})
 _HAVE = frozenset({"has", "have", "had", "having"})
-_LIKE = frozenset(stem(w) for w in word_set("like love enjoy adore prefer fancy"))
-_DISLIKE = frozenset(stem(w) for w in word_set("hate dislike detest loathe"))
+_LIKE = frozenset(stems(word_set("like love enjoy adore prefer fancy")))
+_DISLIKE = frozenset(stems(word_set("hate dislike detest loathe")))
 _FAN = re.compile(r"\b(?:is|was) (?:a (?:big |huge )?fan of|into|fond of|keen on)\b")
 _SUBORDINATE = re.compile(r"\s+(?:since|because|although|though|but|while|whereas|unless)\s")
 _SPEAKER_FIRST = word_set(
@@ -279,11 +273,16 @@ class RuleExtractor:
     ``categories`` is the project's category list (None for the defaults); it is
     validated here, so a bad entry fails at construction.
 
-        >>> extractor = RuleExtractor()
+        >>> class NoMemoriesYet:  # an ExtractionContext: what the entity already has
+        ...     def similar(self, texts, side): return [[] for _ in texts]
+        ...     def in_categories(self, categories, side): return []
+        ...     def all_memories(self, side): return []
         >>> msgs = [Message(role="user", content="Hi, I'm Alex. I'm allergic to nuts.")]
-        >>> plan = extractor.plan(msgs, ["user"], context)  # context: an ExtractionContext
-        >>> [(op.event, op.text) for op in plan.operations]
-        [('ADD', 'Name is Alex'), ('ADD', 'Is allergic to nuts')]
+        >>> plan = RuleExtractor().plan(msgs, ["user"], NoMemoriesYet())
+        >>> for op in plan.operations:
+        ...     print(op.event, op.text, op.categories)
+        ADD Name is Alex ('personal_details',)
+        ADD Is allergic to nuts ('food_preferences', 'health')
     """
 
     def __init__(self, categories: Mapping[str, str] | None = None) -> None:
@@ -514,7 +513,7 @@ def _matches(request: DeleteRequest, text: str, score: float) -> bool:
         return False
     last = stem(words(request.text)[-1])
     for slot in memory.slots:
-        slot_stems = [stem(w) for w in words(slot)]
+        slot_stems = stems(words(slot))
         if slot_stems and slot_stems[-1] == last and set(slot_stems) != set(topic):
             return False  # "my name" is not "wife's name"
     return True

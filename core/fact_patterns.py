@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from memkit.categories import STOPWORDS, content_words, stem, word_set
 from memkit.extraction import Message, Side
+from memkit.text import STOPWORDS, content_words, stem, stems, word_set
 
 __all__ = ["DeleteRequest", "Statement", "read_messages", "rewrite_first_person"]
 
@@ -165,9 +165,10 @@ _FILLER = re.compile(
     _I,
 )
 _EMPTY_VERBS = frozenset(
-    stem(w)
-    for w in word_set("""love like hate enjoy prefer know see understand agree guess mean hope think
-    wonder appreciate not no never want need get go do say tell wait""")
+    stems(
+        word_set("""love like hate enjoy prefer know see understand agree guess mean hope think
+        wonder appreciate not no never want need get go do say tell wait""")
+    )
 )
 _AGENT_CHATTER = re.compile(
     r"^(?:will|would|can|could|shall|should|may|might|cannot|won't|is (?:happy|glad|sorry|here"

@@ -1,4 +1,4 @@
-"""Keyword side of search: tokenising with stemming, and BM25 over a candidate set.
+"""Keyword side of search: terms of a text, and BM25 over a candidate set.
 
 Pure: no store, no I/O. The record store keeps each memory's term counts (written in
 the same transaction as the memory, see ``memkit.store.records``); search hands the
@@ -15,19 +15,12 @@ candidate set, and it changes with every write.)
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 
 import numpy as np
 
-try:
-    import Stemmer
-except ImportError as exc:  # pragma: no cover - a declared dependency
-    raise ImportError(
-        "memkit's keyword search needs the 'PyStemmer' package: pip install PyStemmer"
-    ) from exc
+from memkit.text import STOPWORDS, TOKENIZER_VERSION, terms
 
 __all__ = [
     "K1",
@@ -42,55 +35,19 @@ __all__ = [
     "tokenize",
 ]
 
-# Bump when tokenising changes: stores re-derive their term rows from the memories' text.
-TOKENIZER_VERSION = "snowball-english-1"
-
 # Robertson's and Lucene's defaults, not fitted to any data set.
 K1 = 1.2
 B = 0.75
 
-MAX_TERM_CHARS = 64
-
-# Function words of English (the classic stop list used by Snowball / NLTK, with the
-# contractions split by the tokenizer). Question words are stop words too: they say what
-# kind of answer is wanted, not what it is about (temporal questions are handled apart).
-STOPWORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be because been before
-    being below between both but by can cannot could did do does doing down during each few
-    for from further had has have having he her here hers herself him himself his how i if
-    in into is it its itself just me more most my myself no nor not now of off on once only
-    or other ought our ours ourselves out over own same shall she should so some such than
-    that the their theirs them themselves then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with
-    would you your yours yourself yourselves also us let might must shan
-    s t d ll m re ve don didn doesn isn wasn weren aren couldn shouldn wouldn won haven hasn
-    hadn mustn needn y o
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
-
-_WORD = re.compile(r"\w+(?:'\w+)*")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
 
 def tokenize(text: str) -> list[str]:
-    """Stemmed content words of ``text``, in order (repeats kept).
+    """Stemmed content words of ``text``, in order (repeats kept): ``memkit.text.terms``,
+    the one pipeline the categoriser and the rule extractor read text with too.
 
-    Example::
-
-        tokenize("Caroline's running clubs") == ["carolin", "run", "club"]
+    >>> tokenize("Caroline's running clubs")
+    ['carolin', 'run', 'club']
     """
-    words: list[str] = []
-    for raw in _WORD.findall(text.casefold().translate(_APOSTROPHES)):
-        # "caroline's" -> "caroline"; "didn't" -> "didn" + "t", both stop words.
-        parts = raw.removesuffix("'s").split("'")
-        words.extend(w for w in parts if w and w not in STOPWORDS)
-    return [t[:MAX_TERM_CHARS] for t in _stemmer().stemWords(words)]
+    return terms(text)
 
 
 def term_counts(text: str) -> Counter[str]:

@@ -33,10 +33,21 @@ back to memory ids; anything else (bad JSON, an invented alias, a fact from a
 message that is not a source) is a :class:`ReplyError` whose text is sent back to
 the model for its one repair.
 
-    >>> shown = alias_table({"user": [ExistingMemory(id="9f…", text="Lives in Paris")]})
+    >>> messages = [Message(role="user", content="I moved to Berlin")]
+    >>> shown = alias_table({"user": [ExistingMemory(id="9f2c", text="Lives in Paris")]})
     >>> prompt = PromptInput(messages, ["user"], sources_of(messages, ["user"]), shown)
-    >>> chat = build_chat(prompt)                     # [system, user] messages
-    >>> reply = parse_reply(model_answer, prompt)     # -> Reply, or raises ReplyError
+    >>> [m["role"] for m in build_chat(prompt)]
+    ['system', 'user']
+    >>> answer = (
+    ...     '{"memories": [{"event": "UPDATE", "source": 1, "text": "Lives in Berlin",'
+    ...     ' "target": "m1", "categories": ["personal_details"]}], "forget": [], "erase_all": []}'
+    ... )
+    >>> [(op.event, op.text, op.target_id) for op in parse_reply(answer, prompt).operations]
+    [('UPDATE', 'Lives in Berlin', '9f2c')]
+    >>> parse_reply(answer.replace('"m1"', '"m7"'), prompt)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    memkit.llm_prompt.ReplyError: memories[0].target is 'm7';
+        UPDATE needs the alias of an existing memory (m1)
 """
 
 from __future__ import annotations
@@ -47,9 +58,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memkit.categories import DEFAULT_CATEGORIES, content_words, words
+from memkit.categories import DEFAULT_CATEGORIES
 from memkit.extraction import Event, ExistingMemory, Message, Operation, Side
 from memkit.recall import DEFAULT_HEADER
+from memkit.text import content_words, words
 from memkit.tokens import count_tokens
 
 __all__ = [
