@@ -1,18 +1,25 @@
 """One implementation for sync and async: the driver every framework adapter shares.
 
 An adapter writes each operation once, as a generator (a *flow*) that yields the
-memkit calls it needs and returns its answer::
+memkit calls it needs and returns its answer. :func:`run_sync` drives a flow against a
+``Memory`` with blocking calls; :func:`run_async` awaits an ``AsyncMemory`` (or any
+client whose methods are coroutines) and runs a sync ``Memory``'s methods in a worker
+thread (``asyncio.to_thread``, here and nowhere else in the adapters).
 
-    def _recall(query: str) -> Flow[list[str]]:
-        found = yield from call("search", query, user_id="alex")
-        return [hit.memory for hit in found.results]
+>>> import asyncio
+>>> from memkit import Memory
+>>> def recall(query: str) -> Flow[list[str]]:
+...     found = yield from call("search", query, user_id="alex")
+...     return [hit.memory for hit in found.results]
+>>> memory = Memory()
+>>> _ = memory.add("I live in Paris", user_id="alex")
+>>> run_sync(memory, recall("where does alex live?"))
+['Lives in Paris']
+>>> asyncio.run(run_async(memory, recall("where does alex live?")))
+['Lives in Paris']
 
-:func:`run_sync` drives a flow against a ``Memory`` with blocking calls;
-:func:`run_async` awaits an ``AsyncMemory`` (or any client whose methods are
-coroutines) and runs a sync ``Memory``'s methods in a worker thread
-(``asyncio.to_thread``, here and nowhere else in the adapters). The decisions live
-in the flow, the waiting in the driver, so an adapter's sync and async halves
-cannot drift apart (httpx's auth flows work the same way).
+The decisions live in the flow, the waiting in the driver, so an adapter's sync and
+async halves cannot drift apart (httpx's auth flows work the same way).
 
 Framework-neutral on purpose: nothing here imports LangChain or LlamaIndex; each
 adapter keeps its own message conversion.

@@ -1,7 +1,9 @@
 """memkit for LangChain and LangGraph: thin adapters over memkit's one API.
 
-    from memkit import Memory
-    from langchain_memkit import MemkitMiddleware, MemkitRetriever, MemkitStore
+>>> from memkit import Memory
+>>> from langchain_memkit import MemkitMiddleware, MemkitRetriever, MemkitStore
+>>> memory = Memory()
+>>> retriever = MemkitRetriever(memory=memory, user_id="alex")
 
 Each component takes ``memory=`` (a ``Memory``, an ``AsyncMemory`` or a client with
 their methods) and a scope (``user_id``, ``agent_id``, ``app_id``, ``run_id``), set on

@@ -30,28 +30,32 @@ class MemkitChatMessageHistory(BaseChatMessageHistory):
     New agents should prefer :class:`~langchain_memkit.MemkitMiddleware` with a
     checkpointer: it recalls memories into each model call, which this class does not.
 
-    Instantiate::
+    Instantiate:
 
-        from memkit import Memory
-        from langchain_memkit import MemkitChatMessageHistory
+    >>> from memkit import Memory
+    >>> from langchain_memkit import MemkitChatMessageHistory
+    >>> memory = Memory()
+    >>> history = MemkitChatMessageHistory(memory=memory, session_id="s-1", user_id="alex")
 
-        memory = Memory()
-        history = MemkitChatMessageHistory(memory=memory, session_id="s-1", user_id="alex")
+    Add:
 
-    Add::
+    >>> history.add_user_message("I live in Paris")   # transcript + long-term memory
+    >>> history.add_ai_message("Noted!")
 
-        history.add_user_message("I live in Paris")   # transcript + long-term memory
-        history.add_ai_message("Noted!")
+    Search (the transcript, and what long-term memory learned from it):
 
-    Search (the transcript, and what long-term memory learned from it)::
+    >>> [message.type for message in history.messages]
+    ['human', 'ai']
+    >>> memory.search("where does alex live?", user_id="alex").results[0].memory
+    'Lives in Paris'
 
-        history.messages                    # [HumanMessage(...), AIMessage(...)]
-        memory.search("where does alex live?", user_id="alex")
+    Async:
 
-    Async::
-
-        await history.aadd_messages([HumanMessage("I like tea")])
-        await history.aget_messages()
+    >>> import asyncio
+    >>> from langchain_core.messages import HumanMessage
+    >>> asyncio.run(history.aadd_messages([HumanMessage("I like tea")]))
+    >>> [message.text for message in asyncio.run(history.aget_messages())]
+    ['I live in Paris', 'Noted!', 'I like tea']
 
     Limits: memkit keeps role, text and name of each message, so tool calls and
     multimodal parts are not replayed; messages without text are not kept.

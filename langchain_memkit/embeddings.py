@@ -18,18 +18,21 @@ class LangChainEmbedder:
     default the class and model name of the embeddings; pass ``name=`` when the model is
     not visible on the object. ``dims`` is measured on first use unless given.
 
-    Instantiate::
+    Instantiate (``OpenAIEmbeddings()`` or any other ``Embeddings`` in place of the fake):
 
-        from langchain_openai import OpenAIEmbeddings
-        from memkit import Memory
-        from langchain_memkit import LangChainEmbedder
+    >>> from langchain_core.embeddings import DeterministicFakeEmbedding
+    >>> from memkit import Memory
+    >>> from langchain_memkit import LangChainEmbedder
+    >>> embedder = LangChainEmbedder(DeterministicFakeEmbedding(size=64))
+    >>> memory = Memory(embedder=embedder)
+    >>> embedder.name, embedder.dims
+    ('langchain:DeterministicFakeEmbedding:size=64', 64)
 
-        memory = Memory(embedder=LangChainEmbedder(OpenAIEmbeddings()))
+    Add / Search (memkit embeds through it):
 
-    Add / Search (memkit embeds through it)::
-
-        memory.add("I live in Paris", user_id="alex")
-        memory.search("where does alex live?", user_id="alex")
+    >>> _ = memory.add("Lives in Paris", user_id="alex", infer=False)
+    >>> memory.search("Lives in Paris", user_id="alex").results[0].memory
+    'Lives in Paris'
     """
 
     def __init__(

@@ -48,19 +48,25 @@ class LangChainExtractor(LlmExtractor):
     model works. ``json_schema=True`` also passes memkit's strict JSON schema as the
     OpenAI ``response_format`` (ChatOpenAI and OpenAI-compatible models).
 
-    Instantiate::
+    Instantiate (``init_chat_model("anthropic:claude-sonnet-4-5")`` in place of the
+    scripted model, which answers with memkit's JSON plan):
 
-        from langchain.chat_models import init_chat_model
-        from memkit import Memory
-        from langchain_memkit import LangChainExtractor
+    >>> import json
+    >>> from memkit import Memory
+    >>> from langchain_memkit import LangChainExtractor
+    >>> from langchain_memkit.testing import ScriptedChatModel
+    >>> fact = {"event": "ADD", "source": 1, "text": "Lives in Lisbon", "target": None,
+    ...         "categories": ["personal_details"]}
+    >>> model = ScriptedChatModel(messages=iter([json.dumps({"memories": [fact], "forget": []})]))
+    >>> memory = Memory(extractor=LangChainExtractor(model))
 
-        model = init_chat_model("anthropic:claude-sonnet-4-5")
-        memory = Memory(extractor=LangChainExtractor(model))
+    Add / Search:
 
-    Add / Search::
-
-        memory.add("I moved to Lisbon last month", user_id="alex")   # one model call
-        memory.search("where does alex live?", user_id="alex")
+    >>> _ = memory.add("I moved to Lisbon last month", user_id="alex")   # one model call
+    >>> len(model.calls)
+    1
+    >>> memory.search("where does alex live?", user_id="alex").results[0].memory
+    'Lives in Lisbon'
 
     Failures: an error of the model's client (after its own retries) becomes
     ``ExtractionError``, with the messages kept for ``Memory.replay``, as for the OpenAI SDK.

@@ -88,34 +88,39 @@ class MemkitMiddleware(AgentMiddleware[MemkitState, Any]):
     checkpointer so that each turn is written once; without one, every message passed
     in is treated as new.
 
-    Instantiate::
+    Instantiate (a model such as ``"openai:gpt-4o-mini"`` in place of the scripted one,
+    which answers with the memories it was given):
 
-        from dataclasses import dataclass
-        from langchain.agents import create_agent
-        from langgraph.checkpoint.memory import InMemorySaver
-        from memkit import Memory
-        from langchain_memkit import MemkitMiddleware
+    >>> import itertools
+    >>> from dataclasses import dataclass
+    >>> from langchain.agents import create_agent
+    >>> from langgraph.checkpoint.memory import InMemorySaver
+    >>> from memkit import Memory
+    >>> from langchain_memkit import MemkitMiddleware
+    >>> from langchain_memkit.testing import ScriptedChatModel, answer_from_memories
+    >>> @dataclass
+    ... class Context:
+    ...     user_id: str
+    >>> agent = create_agent(
+    ...     ScriptedChatModel(messages=itertools.repeat(answer_from_memories)),
+    ...     middleware=[MemkitMiddleware(memory=Memory(), agent_id="helper")],
+    ...     context_schema=Context,
+    ...     checkpointer=InMemorySaver(),
+    ... )
+    >>> def ask(text, thread, **run):
+    ...     state = {"messages": [{"role": "user", "content": text}]}
+    ...     return agent.invoke(state, {"configurable": {"thread_id": thread}}, **run)
 
-        @dataclass
-        class Context:
-            user_id: str
+    Add (each finished turn is written):
 
-        agent = create_agent(
-            "openai:gpt-4o-mini",
-            middleware=[MemkitMiddleware(memory=Memory(), agent_id="helper")],
-            context_schema=Context,
-            checkpointer=InMemorySaver(),
-        )
+    >>> _ = ask("I live in Paris", "1", context=Context("alex"))
 
-    Add (each finished turn is written)::
+    Search (recalled in a new thread, for the same user only):
 
-        agent.invoke({"messages": [{"role": "user", "content": "I live in Paris"}]},
-                     {"configurable": {"thread_id": "1"}}, context=Context("alex"))
-
-    Search (recalled in a new thread, for the same user only)::
-
-        agent.invoke({"messages": [{"role": "user", "content": "Where do I live?"}]},
-                     {"configurable": {"thread_id": "2"}}, context=Context("alex"))
+    >>> ask("Where do I live?", "2", context=Context("alex"))["messages"][-1].text
+    'What I remember: Lives in Paris.'
+    >>> ask("Where do I live?", "3", context=Context("sam"))["messages"][-1].text
+    "I don't know anything about you yet."
 
     Async: ``await agent.ainvoke(...)`` runs the async hooks, which never block the loop.
     """

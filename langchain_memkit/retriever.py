@@ -38,28 +38,33 @@ class MemkitRetriever(BaseRetriever):
     and an agent's under the agent_id, so for both use
     ``filters={"OR": [{"user_id": ...}, {"agent_id": ...}]}``.
 
-    Instantiate::
+    Instantiate:
 
-        from memkit import Memory
-        from langchain_memkit import MemkitRetriever
+    >>> from memkit import Memory
+    >>> from langchain_memkit import MemkitRetriever
+    >>> memory = Memory()
+    >>> retriever = MemkitRetriever(memory=memory, user_id="alex", k=5)
 
-        memory = Memory()
-        retriever = MemkitRetriever(memory=memory, user_id="alex", k=5)
+    Add (memories are written through memkit, or by the other adapters):
 
-    Add (memories are written through memkit, or by the other adapters)::
+    >>> _ = memory.add("I'm a vegetarian. I play the cello.", user_id="alex")
 
-        memory.add("I'm a vegetarian and allergic to nuts", user_id="alex")
+    Search (``contains`` matches a whole category; the categories are memkit's):
 
-    Search::
+    >>> docs = retriever.invoke("what can alex eat?")
+    >>> [(doc.page_content, 0 < doc.metadata["score"] <= 1) for doc in docs]
+    [('Is a vegetarian', True), ('Plays the cello', True)]
+    >>> food = {"categories": {"contains": "food_preferences"}}
+    >>> [doc.page_content for doc in retriever.invoke("food", k=2, filters=food)]
+    ['Is a vegetarian']
+    >>> retriever.invoke("food", config={"configurable": {"user_id": "sam"}})
+    []
 
-        docs = retriever.invoke("what can alex eat?")
-        docs[0].page_content, docs[0].metadata["score"]
-        retriever.invoke("food", k=2, filters={"categories": {"contains": "food"}})
-        retriever.invoke("food", config={"configurable": {"user_id": "sam"}})
+    Async:
 
-    Async::
-
-        docs = await retriever.ainvoke("what can alex eat?")
+    >>> import asyncio
+    >>> len(asyncio.run(retriever.ainvoke("what can alex eat?")))
+    2
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)

@@ -52,27 +52,32 @@ class MemkitStore(BaseStore):
     ``("memories", "{user_id}")`` are that user's memkit memories too. Namespace labels may
     contain ``.`` (e-mail addresses), which LangGraph's base class would refuse.
 
-    Instantiate::
+    Instantiate:
 
-        from memkit import Memory
-        from langchain_memkit import MemkitStore
+    >>> from memkit import Memory
+    >>> from langchain_memkit import MemkitStore
+    >>> store = MemkitStore(Memory(), user_label=1)
 
-        store = MemkitStore(Memory(), user_label=1)
+    Add:
 
-    Add::
+    >>> alice = ("memories", "alice@example.com")
+    >>> store.put(alice, "k1", {"content": "Likes green tea", "kind": "preference"})
 
-        store.put(("memories", "alice@example.com"), "k1", {"content": "Likes green tea"})
+    Search:
 
-    Search::
+    >>> [item.key for item in store.search(alice, query="drinks", limit=3)]
+    ['k1']
+    >>> [item.key for item in store.search(("memories",), filter={"kind": "preference"})]
+    ['k1']
+    >>> store.get(alice, "k1").value
+    {'content': 'Likes green tea', 'kind': 'preference'}
 
-        store.search(("memories", "alice@example.com"), query="drinks", limit=3)
-        store.search(("memories",), filter={"kind": "preference"})
-        store.get(("memories", "alice@example.com"), "k1").value
+    Async:
 
-    Async::
-
-        await store.aput(("memories", "bob"), "k2", {"content": "Plays chess"})
-        await store.asearch(("memories",), query="games")
+    >>> import asyncio
+    >>> asyncio.run(store.aput(("memories", "bob"), "k2", {"content": "Plays chess"}))
+    >>> [item.key for item in asyncio.run(store.asearch(("memories", "bob"), query="games"))]
+    ['k2']
 
     Limits: a value is at most about 16 KB of JSON (memkit's metadata bound); query
     search ranks within memkit's top 1000 hits; no TTL.

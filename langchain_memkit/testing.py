@@ -1,12 +1,17 @@
 """Test doubles for memkit-powered LangChain apps: run agents offline, see what the model saw.
 
-from langchain_memkit.testing import (
-    ScriptedChatModel, answer_from_memories, recalled_memories)
-
-model = ScriptedChatModel(messages=iter([answer_from_memories]))
-agent = create_agent(model, middleware=[MemkitMiddleware(memory, user_id="alex")])
-agent.invoke({"messages": [{"role": "user", "content": "Where do I live?"}]})
-recalled_memories(model.calls[0])   # ["Lives in Paris"]
+>>> from langchain.agents import create_agent
+>>> from memkit import Memory
+>>> from langchain_memkit import MemkitMiddleware
+>>> from langchain_memkit.testing import (
+...     ScriptedChatModel, answer_from_memories, recalled_memories)
+>>> memory = Memory()
+>>> _ = memory.add("I live in Paris", user_id="alex")
+>>> model = ScriptedChatModel(messages=iter([answer_from_memories]))
+>>> agent = create_agent(model, middleware=[MemkitMiddleware(memory, user_id="alex")])
+>>> _ = agent.invoke({"messages": [{"role": "user", "content": "Where do I live?"}]})
+>>> recalled_memories(model.calls[0])
+['Lives in Paris']
 """
 
 from __future__ import annotations

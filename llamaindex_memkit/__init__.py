@@ -1,11 +1,12 @@
 """llamaindex_memkit: memkit long-term memory for LlamaIndex (llama-index-core 0.14).
 
-    from memkit import Memory
-    from llamaindex_memkit import MemkitMemory, MemkitRetriever
+>>> from memkit import Memory
+>>> from llamaindex_memkit import MemkitMemory, MemkitRetriever
+>>> store = Memory()
+>>> memory = MemkitMemory.from_client(store, user_id="alex")  # for agents and chat engines
+>>> retriever = MemkitRetriever(store, user_id="alex")         # NodeWithScore results
 
-    memory = MemkitMemory.from_client(Memory(), user_id="alex")
-    await agent.run("I'm vegetarian", memory=memory)          # FunctionAgent / ReActAgent
-    retriever = MemkitRetriever(Memory(), user_id="alex")     # NodeWithScore results
+``MemkitMemory``'s example runs an agent with it (``agent.run(..., memory=memory)``).
 
 Every component needs a scope (user_id / agent_id / app_id / run_id) and counts
 tokens offline; nothing here changes LlamaIndex's global ``Settings`` unless you

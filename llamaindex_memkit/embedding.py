@@ -1,13 +1,16 @@
 """``LlamaIndexEmbedder``: a LlamaIndex embedding model as memkit's embedder.
 
 It satisfies memkit's ``Embedder`` protocol (``name``, ``dims``, ``embed``), so the
-embedding model a LlamaIndex app already configured serves memkit too::
+embedding model a LlamaIndex app already configured serves memkit too (here LlamaIndex's
+``MockEmbedding``; ``OpenAIEmbedding(model="text-embedding-3-small")`` works the same):
 
-    from llama_index.embeddings.openai import OpenAIEmbedding
-    from memkit import Memory
-    from llamaindex_memkit import LlamaIndexEmbedder
-
-    memory = Memory(embedder=LlamaIndexEmbedder(OpenAIEmbedding(model="text-embedding-3-small")))
+>>> from llama_index.core.embeddings import MockEmbedding
+>>> from memkit import Memory
+>>> from llamaindex_memkit import LlamaIndexEmbedder
+>>> embedder = LlamaIndexEmbedder(MockEmbedding(embed_dim=16))
+>>> memory = Memory(embedder=embedder)
+>>> embedder.dims, embedder.embed(["Lives in Paris"]).shape
+(16, (1, 16))
 
 memkit embeds memories and queries the same way (symmetric search), so every
 text goes through ``get_text_embedding_batch``.

@@ -7,16 +7,15 @@ any other key is a metadata key (``metadata.<key>`` forces that reading). These
 are the keys ``MemkitRetriever`` puts in its nodes' metadata, so a filter written
 against the nodes means the same thing here.
 
-Example::
+Example (``contains`` on ``categories`` matches a whole category name):
 
-    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
-
-    to_memkit_filter(MetadataFilters(filters=[
-        MetadataFilter(key="priority", value=3, operator=FilterOperator.GTE),
-        MetadataFilter(key="categories", value="food", operator=FilterOperator.CONTAINS),
-    ]))
-    # {"AND": [{"metadata": {"priority": {"gte": 3}}},
-    #          {"categories": {"contains": "food"}}]}
+>>> from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+>>> to_memkit_filter(MetadataFilters(filters=[
+...     MetadataFilter(key="priority", value=3, operator=FilterOperator.GTE),
+...     MetadataFilter(key="categories", value="food_preferences", operator="contains"),
+... ]))
+{'AND': [{'metadata': {'priority': {'gte': 3}}},
+         {'categories': {'contains': 'food_preferences'}}]}
 """
 
 from __future__ import annotations

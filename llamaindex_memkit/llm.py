@@ -49,18 +49,25 @@ class LlamaIndexExtractor(LlmExtractor):
     OpenAI ``response_format`` keyword of ``llm.chat`` (llama-index-llms-openai and
     OpenAI-compatible LLMs forward it to the API).
 
-    Instantiate::
+    Instantiate (``OpenAI(model="gpt-4o-mini")`` in place of the recording LLM, which
+    here answers with memkit's JSON plan):
 
-        from llama_index.llms.openai import OpenAI
-        from memkit import Memory
-        from llamaindex_memkit import LlamaIndexExtractor
+    >>> import json
+    >>> from memkit import Memory
+    >>> from llamaindex_memkit import LlamaIndexExtractor
+    >>> from llamaindex_memkit.testing import RecordingLLM
+    >>> fact = {"event": "ADD", "source": 1, "text": "Lives in Lisbon", "target": None,
+    ...         "categories": ["personal_details"]}
+    >>> llm = RecordingLLM(reply=lambda prompt: json.dumps({"memories": [fact], "forget": []}))
+    >>> memory = Memory(extractor=LlamaIndexExtractor(llm))
 
-        memory = Memory(extractor=LlamaIndexExtractor(OpenAI(model="gpt-4o-mini")))
+    Add / Search:
 
-    Add / Search::
-
-        memory.add("I moved to Lisbon last month", user_id="alex")   # one model call
-        memory.search("where does alex live?", user_id="alex")
+    >>> _ = memory.add("I moved to Lisbon last month", user_id="alex")   # one model call
+    >>> len(llm.prompts)
+    1
+    >>> memory.search("where does alex live?", user_id="alex").results[0].memory
+    'Lives in Lisbon'
 
     Pass the same ``categories`` / ``custom_instructions`` as the Memory's config.
     Failures: an error of the model's client (after its own retries) becomes

@@ -47,20 +47,34 @@ class MemkitMemory(BaseMemory):
     still waiting, rather than never; a ``MemkitMemory`` dropped without ``reset``
     loses that last unanswered turn (its transcript stays).
 
-    Instantiate::
+    Instantiate (``from_defaults(user_id=...)`` opens ``Memory()``, ``from_config(config,
+    user_id=...)`` a ``Memory.from_config(config)``):
 
-        from memkit import Memory
-        from llamaindex_memkit import MemkitMemory
+    >>> from memkit import Memory
+    >>> from llamaindex_memkit import MemkitMemory
+    >>> store = Memory()
+    >>> memory = MemkitMemory.from_client(store, user_id="alex")
 
-        memory = MemkitMemory.from_client(Memory(), user_id="alex")
-        memory = MemkitMemory.from_defaults(user_id="alex", agent_id="travel-agent")
-        memory = MemkitMemory.from_config({"vector_store": {...}}, user_id="alex")
+    Use, in an agent (any LlamaIndex LLM in place of the recording one, which answers
+    with the memories it was shown) or a chat engine:
 
-    Use::
+    >>> import asyncio
+    >>> from llama_index.core.agent.workflow import FunctionAgent
+    >>> from llama_index.core.chat_engine import SimpleChatEngine
+    >>> from llamaindex_memkit.testing import RecordingLLM
+    >>> agent = FunctionAgent(tools=[], llm=RecordingLLM())
+    >>> async def chat(text, memory):
+    ...     return str(await agent.run(text, memory=memory))
+    >>> _ = asyncio.run(chat("I'm vegetarian", memory))   # remembered for alex
+    >>> [found.memory for found in store.get_all(user_id="alex").results]
+    ['Is vegetarian']
+    >>> later = MemkitMemory.from_client(store, user_id="alex")        # a new session
+    >>> asyncio.run(chat("What do I eat?", later))
+    'I remember: Is vegetarian.'
+    >>> engine = SimpleChatEngine.from_defaults(llm=RecordingLLM(), memory=later)
+    >>> engine.chat("What do I eat?").response
+    'I remember: Is vegetarian.'
 
-        agent = FunctionAgent(tools=[...], llm=llm)
-        await agent.run("I'm vegetarian", memory=memory)     # remembered for alex
-        engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)
 
     A new ``MemkitMemory`` (or a new ``session_id``) starts a fresh transcript;
     what memkit learned about the scope is recalled in every session. Pass the

@@ -32,16 +32,23 @@ _REMEMBERED = 16  # recent renderings kept so atruncate can drop the least relev
 class MemkitMemoryBlock(BaseMemoryBlock[str]):
     """Recall memkit memories into a LlamaIndex ``Memory``; write what it flushes.
 
-    Example::
+    Example:
 
-        from llama_index.core.memory import Memory
-        from llamaindex_memkit import MemkitMemoryBlock, offline_tokenizer
-
-        block = MemkitMemoryBlock(memkit_memory, user_id="alex")
-        memory = Memory.from_defaults(
-            session_id="chat-1", token_limit=4000, memory_blocks=[block],
-            tokenizer_fn=offline_tokenizer(),
-        )
+    >>> import asyncio
+    >>> import memkit
+    >>> from llama_index.core.base.llms.types import ChatMessage
+    >>> from llama_index.core.memory import Memory
+    >>> from llamaindex_memkit import MemkitMemoryBlock, offline_tokenizer
+    >>> store = memkit.Memory()
+    >>> block = MemkitMemoryBlock(store, user_id="alex")
+    >>> memory = Memory.from_defaults(
+    ...     session_id="chat-1", token_limit=4000, memory_blocks=[block],
+    ...     tokenizer_fn=offline_tokenizer(),
+    ... )
+    >>> asyncio.run(block.aput([ChatMessage(role="user", content="I live in Paris")]))
+    >>> print(asyncio.run(block.aget([ChatMessage(role="user", content="Where do I live?")])))
+    Relevant long-term memories about the user and the conversation:
+    - Lives in Paris
 
     Messages reach memkit when ``Memory`` flushes them (its queue outgrows
     ``token_limit * chat_history_token_ratio``), or when you call ``await

@@ -52,25 +52,32 @@ def hit_to_node(hit: SearchHit) -> NodeWithScore:
 class MemkitRetriever(BaseRetriever):
     """Retrieve a scope's memkit memories as ``NodeWithScore``.
 
-    Instantiate::
+    Instantiate:
 
-        from memkit import Memory
-        from llamaindex_memkit import MemkitRetriever
+    >>> from memkit import Memory
+    >>> from llamaindex_memkit import MemkitRetriever
+    >>> memory = Memory()
+    >>> _ = memory.add("I'm a vegetarian. I play the cello.", user_id="alex")
+    >>> retriever = MemkitRetriever(memory, user_id="alex", similarity_top_k=5)
 
-        retriever = MemkitRetriever(Memory(), user_id="alex", similarity_top_k=5)
+    Retrieve (sync and async):
 
-    Retrieve (sync and async)::
+    >>> import asyncio
+    >>> [node.node.text for node in retriever.retrieve("what does alex eat?")]
+    ['Is a vegetarian', 'Plays the cello']
+    >>> len(asyncio.run(retriever.aretrieve("what does alex eat?")))
+    2
 
-        nodes = retriever.retrieve("what does alex eat?")
-        nodes = await retriever.aretrieve("what does alex eat?")
+    Filter with memkit's v2 language or LlamaIndex ``MetadataFilters`` (``contains``
+    matches a whole category):
 
-    Filter with memkit's v2 language or LlamaIndex ``MetadataFilters``::
+    >>> food = {"categories": {"contains": "food_preferences"}}
+    >>> foods = MemkitRetriever(memory, user_id="alex", filters=food)
+    >>> [node.node.text for node in foods.retrieve("food")]
+    ['Is a vegetarian']
 
-        MemkitRetriever(memory, user_id="alex", filters={"categories": {"contains": "food"}})
-
-    In a query engine::
-
-        RetrieverQueryEngine.from_args(retriever, llm=llm).query("what does alex eat?")
+    In a query engine: ``RetrieverQueryEngine.from_args(retriever, llm=llm)``, as
+    ``cookbook/llamaindex_chat_engine.py`` does with a chat engine.
     """
 
     def __init__(

@@ -2,11 +2,23 @@
 
 ``RecordingLLM`` is a function-calling LLM with no network: it answers from the
 memories it was shown (so examples have something to print) and keeps every
-prompt, so tests can assert what reached the model::
+prompt, so tests can assert what reached the model:
 
-    llm = RecordingLLM()
-    await FunctionAgent(tools=[], llm=llm).run("Where do I live?", memory=memory)
-    assert "Lives in Paris" in llm.prompts[-1]
+>>> import asyncio
+>>> from llama_index.core.agent.workflow import FunctionAgent
+>>> from memkit import Memory
+>>> from llamaindex_memkit import MemkitMemory
+>>> from llamaindex_memkit.testing import RecordingLLM
+>>> store = Memory()
+>>> _ = store.add("I live in Paris", user_id="alex")
+>>> memory = MemkitMemory.from_client(store, user_id="alex")
+>>> llm = RecordingLLM()
+>>> async def ask(text):
+...     return str(await FunctionAgent(tools=[], llm=llm).run(text, memory=memory))
+>>> asyncio.run(ask("Where do I live?"))
+'I remember: Lives in Paris.'
+>>> "Lives in Paris" in llm.prompts[-1]
+True
 
 ``react=True`` answers in ReAct's "Thought / Answer" format; ``call_tool="name"``
 calls that tool (with no arguments) once before answering.

@@ -8,10 +8,12 @@ LlamaIndex. llamaindex_memkit's own components count with it already; LlamaIndex
 components (response synthesizers, ``Memory``, ``ChatMemoryBuffer``) take it
 either per component or globally, explicitly:
 
-    from llamaindex_memkit import offline_tokenizer, use_offline_tokenizer
-
-    Memory.from_defaults(tokenizer_fn=offline_tokenizer(), ...)   # one component
-    use_offline_tokenizer()                                       # Settings.tokenizer
+>>> from llama_index.core.memory import Memory
+>>> from llamaindex_memkit import offline_tokenizer, use_offline_tokenizer
+>>> memory = Memory.from_defaults(tokenizer_fn=offline_tokenizer())   # one component
+>>> use_offline_tokenizer()                                           # Settings.tokenizer
+>>> len(offline_tokenizer()("Lives in Paris"))
+4
 """
 
 from __future__ import annotations
