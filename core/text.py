@@ -65,10 +65,11 @@ def word_set(text: str) -> frozenset[str]:
 
 
 # Function words of English: the classic stop list of Snowball / NLTK, with what is left
-# of contractions ("s", "t", "don", ...); then intensifiers and "user", which say nothing
-# about what a memory is about ("Really likes sushi" is "Likes sushi"). Question words are
-# stop words too: they say what kind of answer is wanted, not what it is about (temporal
-# questions are handled apart). "may" is not one: the month matters to search.
+# of contractions ("s", "t", "don", ...); and "mine" and "user" ("User likes sushi" is
+# "Likes sushi"). Question words are stop words too: they say what kind of answer is
+# wanted, not what it is about (temporal questions are handled apart). Not stop words:
+# "may", as the month matters to search; intensifiers ("really", "much"), as dropping them
+# cost LoCoMo R@10 0.746 -> 0.743 for two chit-chat facts fewer out of 1,566.
 STOPWORDS: frozenset[str] = word_set(
     """a about above after again against all am an and any are as at be because been before
     being below between both but by can cannot could did do does doing down during each few
@@ -80,7 +81,7 @@ STOPWORDS: frozenset[str] = word_set(
     would you your yours yourself yourselves also us let might must shan
     s t d ll m re ve don didn doesn isn wasn weren aren couldn shouldn wouldn won haven hasn
     hadn mustn needn y o
-    mine really much quite lot lots user"""
+    mine user"""
 )
 
 # Stop words that flip a statement: content_words() keeps them, terms() does not.
