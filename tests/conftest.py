@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -76,10 +84,49 @@ def postgres_url(postgres_server, request) -> str:
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-@pytest.fixture(params=["sync", "async", "postgres"])
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory) -> Iterator[tuple[subprocess.Popen, int]]:
+    """A Chroma server (``chroma run``) on loopback for the session: the process, so a test
+    can stall it (SIGSTOP; it must SIGCONT it again), and its port. Each test that uses it
+    writes to a collection of its own."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    assert chroma, "the chroma CLI ships with chromadb"
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    server = subprocess.Popen(
+        [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            time.sleep(0.2)
+    yield server, port
+    server.send_signal(signal.SIGCONT)
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(params=["sync", "async", "postgres", "server"])
 def memory(request) -> Iterator[Any]:
     """A fresh store, driven through Memory or through AsyncMemory; "postgres" is Memory
-    with PostgreSQL as the record store (Chroma embedded, as in the default)."""
+    with PostgreSQL as the record store (Chroma embedded, as in the default); "server" is
+    the deployment for many processes: Memory on a Chroma server (a collection of its own)
+    and PostgreSQL (a database of its own)."""
     if request.param == "sync":
         mem = Memory()
         yield mem
@@ -87,6 +134,19 @@ def memory(request) -> Iterator[Any]:
     elif request.param == "postgres":
         url = request.getfixturevalue("postgres_url")
         mem = Memory(config={"record_store": {"url": url}})
+        yield mem
+        mem.close()
+    elif request.param == "server":
+        _, port = request.getfixturevalue("chroma_server")
+        url = request.getfixturevalue("postgres_url")
+        collection = f"parity-{uuid.uuid4().hex[:12]}"
+        chroma = {"host": "127.0.0.1", "port": port, "collection_name": collection}
+        mem = Memory(
+            config={
+                "vector_store": {"provider": "chroma", "config": chroma},
+                "record_store": {"url": url},
+            }
+        )
         yield mem
         mem.close()
     else:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_server_mode import chroma_server  # noqa: F401 (a fixture)
 
 from memkit import Memory
 from memkit.errors import ConfigError, VectorStoreError
@@ -181,7 +180,7 @@ def test_opening_against_a_server_that_never_answers_times_out(tmp_path, silent_
     assert time.monotonic() - started < 5
 
 
-def test_calls_to_a_server_that_stops_answering_time_out(tmp_path, chroma_server):  # noqa: F811
+def test_calls_to_a_server_that_stops_answering_time_out(tmp_path, chroma_server):
     _, port = chroma_server
     proxy = Stall(upstream=port)
     try:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from chromadb.api.models.Collection import Collection
 from chromadb.errors import InvalidArgumentError
-from test_server_mode import chroma_server, server_memory  # noqa: F401 (a fixture)
+from test_server_mode import server_memory
 
 from memkit import AsyncMemory, Memory
 from memkit.errors import VectorStoreError
