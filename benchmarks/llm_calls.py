@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/llm_calls.py        # writes benchmarks/LLM_RESULTS.md
 
-Both libraries talk HTTP, through the ``openai`` SDK, to ``memkit.testing_openai``'s
+Both libraries talk HTTP, through the ``openai`` SDK, to ``memkit.testing.openai_server``'s
 server on 127.0.0.1, which records every request. The server answers as an ideal
 model would, from ground truth this script generates: it knows which facts each
 user message states, and replies in each library's own format (memkit's plan
@@ -42,7 +42,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from memkit import Memory
 from memkit.testing import HashEmbedder
-from memkit.testing_openai import RecordedRequest, ScriptedOpenAI, ScriptedReply
+from memkit.testing.openai_server import RecordedRequest, ScriptedOpenAI, ScriptedReply
 from memkit.tokens import count_tokens
 
 HERE = Path(__file__).resolve().parent

@@ -616,10 +616,10 @@ class MemkitSystem:
 
     def profile_pass(self, wl: Workload) -> dict[str, Any]:
         """Each change of the profile-driven pass against its previous code, on this store."""
-        from memkit.filter_chroma import to_chroma
-        from memkit.filters import all_of, parse_filter
-        from memkit.inputs import Scope
-        from memkit.lookup import scope_node
+        from memkit._inputs import Scope
+        from memkit._lookup import scope_node
+        from memkit.filters._chroma import to_chroma
+        from memkit.filters._language import all_of, parse_filter
 
         memory = self.memory
         index, records = memory.backend.index, memory.backend.records
@@ -744,7 +744,7 @@ def _chroma_journal_rows(records: Any, home: Path) -> tuple[str, Any, Any, int]:
     import uuid
 
     from memkit.config import ChromaConfig
-    from memkit.store import index as index_module
+    from memkit.store import _index as index_module
 
     memories = next(records.iter_all(batch=1000))
     indexes = []
@@ -798,8 +798,8 @@ def _get_many_before(records: Any, ids: Sequence[str]) -> dict[str, Any]:
     import numpy as np
     from sqlalchemy import select
 
-    from memkit.store import schema
-    from memkit.store.records import StoredMemory
+    from memkit.store import _schema as schema
+    from memkit.store._records import StoredMemory
 
     m = schema.memories
     found = {}
@@ -829,8 +829,8 @@ def _history_before(records: Any, memory_id: str) -> list[Any]:
     from sqlalchemy import select
 
     from memkit.models import HistoryEntry
-    from memkit.store import schema
-    from memkit.store.records import epoch_to_datetime
+    from memkit.store import _schema as schema
+    from memkit.store._records import epoch_to_datetime
 
     h = schema.history
     query = select(h).where(h.c.memory_id == memory_id).order_by(h.c.id)

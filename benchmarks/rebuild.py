@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from memkit import Memory
-from memkit.store.index import generation_dir
+from memkit.store._index import generation_dir
 from memkit.testing import HashEmbedder, corrupt_index
 
 

@@ -49,7 +49,7 @@ TEXT_KEY = "lg.text_key"
 VALUE = "lg.value."
 FIELD = "lg.f."
 MAX_DEPTH = 16
-# memkit's metadata bounds (memkit.inputs): 64 keys, keys of 64 characters, strings of
+# memkit's metadata bounds (memkit._inputs): 64 keys, keys of 64 characters, strings of
 # 4096 characters, 16 KiB as JSON.
 _MAX_KEYS, _MAX_KEY, _MAX_STRING, _MAX_BYTES = 64, 64, 4096, 16_384
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")

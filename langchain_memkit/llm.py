@@ -2,7 +2,7 @@
 
 memkit's LLM extractor owns the prompt, the reading of the reply, the one repair call
 and the reconciliation; it talks to its model through an OpenAI-SDK-shaped client
-(``memkit.chat_function``). This module only supplies the function that answers from a
+(``memkit.extract``). This module only supplies the function that answers from a
 LangChain chat model.
 """
 
@@ -14,9 +14,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from memkit.chat_function import ChatFunction, ChatReply, FunctionClient
 from memkit.config import LlmSettings
-from memkit.extract_llm import LlmExtractor
+from memkit.extract import ChatFunction, ChatReply, FunctionClient, LlmExtractor
 
 __all__ = ["LangChainExtractor"]
 

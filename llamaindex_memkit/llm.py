@@ -2,7 +2,7 @@
 
 memkit's LLM extractor owns the prompt, the reading of the reply, the one repair call
 and the reconciliation with existing memories; it talks to its model through an
-OpenAI-SDK-shaped client (``memkit.chat_function``). This module only supplies the
+OpenAI-SDK-shaped client (``memkit.extract``). This module only supplies the
 function that answers from a LlamaIndex LLM.
 """
 
@@ -14,9 +14,8 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms import LLM
 
-from memkit.chat_function import ChatFunction, ChatReply, FunctionClient
 from memkit.config import LlmSettings
-from memkit.extract_llm import LlmExtractor
+from memkit.extract import ChatFunction, ChatReply, FunctionClient, LlmExtractor
 
 __all__ = ["LlamaIndexExtractor"]
 

@@ -82,7 +82,7 @@ def index_disagreement(memory: Memory) -> dict[str, list[str]]:
     Compares the record store's stamps with the index's once the queued index writes are
     applied (what reopening a store checks after an unclean shutdown).
     """
-    from memkit.store.index import revision
+    from memkit.store._index import revision
 
     backend = memory.backend
     backend.sync_index()

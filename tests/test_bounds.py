@@ -28,7 +28,7 @@ from memkit.bounds import (
     MAX_TEXT_LENGTH,
 )
 from memkit.errors import InvalidFilterError, InvalidInputError, MemkitUsageError, MetadataError
-from memkit.store import exact
+from memkit.search import _exact as exact
 from memkit.testing import HashEmbedder
 
 SURROGATE = "\ud800"
@@ -329,7 +329,7 @@ def test_what_sits_at_every_bound_is_stored_indexed_read_and_reopened(
 def test_a_model_reply_is_cut_to_what_the_store_can_hold(tmp_path: Any, mode: str) -> None:
     """JSON escapes give a model's reply NULs and lone surrogates that no caller could send."""
     from memkit import AsyncMemory
-    from memkit.testing_openai import ScriptedOpenAI
+    from memkit.testing.openai_server import ScriptedOpenAI
 
     with ScriptedOpenAI() as server:
         config = {

@@ -11,7 +11,7 @@ import pytest
 
 from memkit import Memory
 from memkit.errors import ExtractionError, InvalidInputError
-from memkit.extraction import ExtractionContext, Message, Operation, Plan, Side
+from memkit.extract._interface import ExtractionContext, Message, Operation, Plan, Side
 from memkit.testing import HashEmbedder
 
 

@@ -20,17 +20,17 @@ import numpy as np
 import pytest
 
 from memkit import AsyncMemory, ExtractionError, Memory
+from memkit._inputs import Scope
+from memkit._lookup import StoreLookup
+from memkit._planning import AddRequest, plan_writes
 from memkit.errors import InvalidInputError
-from memkit.extract_llm import SHOWN_PER_SIDE
-from memkit.extraction import ExistingMemory, Message, Operation
-from memkit.fact_patterns import parse_delete, read_messages
-from memkit.inputs import Scope
-from memkit.llm_prompt import PromptInput, ReplyError, alias_table, parse_reply, sources_of
-from memkit.lookup import StoreLookup
-from memkit.planning import AddRequest, plan_writes
-from memkit.store.records import StoredMemory
+from memkit.extract._interface import ExistingMemory, Message, Operation
+from memkit.extract._llm import SHOWN_PER_SIDE
+from memkit.extract._patterns import parse_delete, read_messages
+from memkit.extract._prompt import PromptInput, ReplyError, alias_table, parse_reply, sources_of
+from memkit.store._records import StoredMemory
 from memkit.testing import HashEmbedder
-from memkit.testing_openai import ScriptedOpenAI
+from memkit.testing.openai_server import ScriptedOpenAI
 
 ERASE_ALL = [
     "Forget everything about me",

@@ -1,6 +1,6 @@
-"""The record-store answer for a small scope (``memkit.store.exact``) is Chroma's answer.
+"""The record-store answer for a small scope (``memkit.search._exact``) is Chroma's answer.
 
-Rows are selected with ``memkit.filters.evaluate``, which the property tests hold equal to
+Rows are selected with ``memkit.filters._language.evaluate``, which the property tests hold equal to
 Chroma on the translated filter; here whole ``get_all`` / ``search`` calls are compared with
 the exact path on and off.
 """
@@ -8,7 +8,7 @@ the exact path on and off.
 from __future__ import annotations
 
 from memkit import Memory
-from memkit.filters import entity_scope, parse_filter
+from memkit.filters._language import entity_scope, parse_filter
 from memkit.testing import HashEmbedder
 
 

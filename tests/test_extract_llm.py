@@ -10,9 +10,9 @@ import pytest
 
 from memkit.config import LlmSettings
 from memkit.errors import ConfigError, ExtractionError
-from memkit.extract_llm import LlmExtractor
-from memkit.extraction import ExistingMemory, Message, Side
-from memkit.llm_prompt import (
+from memkit.extract._interface import ExistingMemory, Message, Side
+from memkit.extract._llm import LlmExtractor
+from memkit.extract._prompt import (
     CONTEXT_CHARS,
     PromptInput,
     ReplyError,
@@ -25,7 +25,7 @@ from memkit.llm_prompt import (
     without_recall,
 )
 from memkit.recall import DEFAULT_HEADER
-from memkit.testing_openai import ScriptedOpenAI, ScriptedReply
+from memkit.testing.openai_server import ScriptedOpenAI, ScriptedReply
 
 
 def msgs(*pairs: tuple[str, str]) -> list[Message]:

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from memkit.categories import DEFAULT_CATEGORIES, Categorizer, normalize_categories
 from memkit.errors import ConfigError, InvalidInputError
-from memkit.extract_rules import RuleExtractor
-from memkit.extraction import ExistingMemory, Message, Operation, Plan, Side
+from memkit.extract._categories import DEFAULT_CATEGORIES, Categorizer, normalize_categories
+from memkit.extract._interface import ExistingMemory, Message, Operation, Plan, Side
+from memkit.extract._rules import RuleExtractor
 
 _WORD = re.compile(r"[a-z0-9]+")
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from memkit.errors import InvalidFilterError, MetadataError
-from memkit.filter_chroma import MATCH_NONE, ChromaFilter, chroma_metadata, to_chroma
-from memkit.filters import (
+from memkit.filters._chroma import MATCH_NONE, ChromaFilter, chroma_metadata, to_chroma
+from memkit.filters._language import (
     And,
     Cond,
     Not,

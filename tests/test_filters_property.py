@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memkit.filter_chroma import chroma_metadata, to_chroma
-from memkit.filters import evaluate, parse_filter
+from memkit.filters._chroma import chroma_metadata, to_chroma
+from memkit.filters._language import evaluate, parse_filter
 
 ID_FIELDS = ["user_id", "agent_id", "app_id", "run_id"]
 ID_VALUES = ["alex", "bob", "zed"]

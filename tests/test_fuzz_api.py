@@ -40,9 +40,9 @@ from reliability_support import (
 )
 
 from memkit import Memory
+from memkit._inputs import check_categories
 from memkit.errors import MemkitError, MemoryNotFoundError
-from memkit.filters import FIELDS, OPERATORS, evaluate, parse_filter
-from memkit.inputs import check_categories
+from memkit.filters._language import FIELDS, OPERATORS, evaluate, parse_filter
 
 # ------------------------------------------------------------------------------ values
 

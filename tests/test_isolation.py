@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from memkit import AsyncMemory, Memory
-from memkit.store import exact
+from memkit.search import _exact as exact
 
 # Ids that mean "anything" or "something else" to some layer: the filter language, SQL
 # LIKE, regular expressions, Chroma's where clauses, JSON, or a careless comparison.

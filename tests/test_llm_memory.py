@@ -18,7 +18,7 @@ import pytest
 from memkit import AsyncMemory, ExtractionError, Memory
 from memkit.recall import DEFAULT_HEADER
 from memkit.testing import HashEmbedder
-from memkit.testing_openai import RecordedRequest, ScriptedOpenAI, ScriptedReply
+from memkit.testing.openai_server import RecordedRequest, ScriptedOpenAI, ScriptedReply
 
 ALEX_INTRO = [
     {"role": "user", "content": "Hi, I'm Alex. I'm a vegetarian and I'm allergic to nuts."},

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Engine, MetaData, Text, create_engine, inspect, text
 
-from memkit.store import schema
-from memkit.store.migrations import MIGRATIONS, migrate, statements
-from memkit.store.records import RecordStore
+from memkit.store import _schema as schema
+from memkit.store._migrations import MIGRATIONS, migrate, statements
+from memkit.store._records import RecordStore
 
 NewDatabase = Callable[[], Engine]
 

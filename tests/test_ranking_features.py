@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memkit import Memory, hybrid
-from memkit.ranking import SESSION_GAP, Timeline
+from memkit import Memory
+from memkit.search import _hybrid as hybrid
+from memkit.search._ranking import SESSION_GAP, Timeline
 from memkit.testing import HashEmbedder
 
 NOW = datetime(2025, 3, 12, 15, tzinfo=UTC)  # a Wednesday afternoon
@@ -93,7 +94,7 @@ IN_PERIOD, OUTSIDE = "Went to a concert again", "Went to a concert"
 
 
 NAMED_PERIODS = [
-    # every pattern of memkit.temporal, each relative one counted back from NOW
+    # every pattern of memkit.search._temporal, each relative one counted back from NOW
     ("on 2023-07-07", at(2023, 7, 7), at(2023, 7, 9)),
     ("on 7 July, 2023", at(2023, 7, 7), at(2023, 7, 9)),
     ("on July 7th 2023", at(2023, 7, 7), at(2023, 7, 9)),
@@ -144,7 +145,7 @@ SAYS_WHEN, SAYS_NOTHING = "Went to a concert yesterday", "Went to a concert"
 @pytest.mark.parametrize(
     "question",
     [
-        # every form memkit.temporal.asks_when knows; none names a period
+        # every form memkit.search._temporal.asks_when knows; none names a period
         "When did I go to a concert?",
         "So when did I go to a concert?",
         "Since when do I go to concerts?",

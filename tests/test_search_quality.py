@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from memkit import Memory, hybrid
+from memkit import Memory
+from memkit._planning import text_hash
 from memkit.errors import RecordStoreError, VectorStoreError
-from memkit.filters import parse_filter
-from memkit.hybrid import scope_equalities
-from memkit.keywords import bm25, postings, query_terms, term_counts, tokenize
-from memkit.planning import text_hash
-from memkit.ranking import Timeline, fuse, lift, rank, top
-from memkit.store import records as records_module
-from memkit.store.index import generation_dir
-from memkit.temporal import TIME_TERMS, asks_when, named_periods
+from memkit.filters._language import parse_filter
+from memkit.search import _hybrid as hybrid
+from memkit.search._bm25 import bm25, postings, query_terms, term_counts, tokenize
+from memkit.search._hybrid import scope_equalities
+from memkit.search._ranking import Timeline, fuse, lift, rank, top
+from memkit.search._temporal import TIME_TERMS, asks_when, named_periods
+from memkit.store import _records as records_module
+from memkit.store._index import generation_dir
 from memkit.testing import HashEmbedder, corrupt_index
 
 # ---- keywords ---------------------------------------------------------------------------

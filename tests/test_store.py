@@ -16,8 +16,8 @@ import pytest
 
 from memkit import Memory
 from memkit.errors import StoreLockedError, VectorStoreError
-from memkit.store import index_writer
-from memkit.store.index import CHROMA_MAX_BATCH, generation_dir
+from memkit.store import _index_writer as index_writer
+from memkit.store._index import CHROMA_MAX_BATCH, generation_dir
 from memkit.testing import HashEmbedder, corrupt_index
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from memkit import Memory
 from memkit.errors import ConfigError, VectorStoreError
-from memkit.store.index import generation_dir
+from memkit.store._index import generation_dir
 from memkit.testing import HashEmbedder
 
 EVERYONE = {"NOT": [{"user_id": "nobody"}]}

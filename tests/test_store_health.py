@@ -16,7 +16,7 @@ from test_server_mode import server_memory
 from memkit import AsyncMemory, Memory
 from memkit.errors import VectorStoreError
 from memkit.models import StoreHealth
-from memkit.store.index import generation_dir
+from memkit.store._index import generation_dir
 from memkit.testing import HashEmbedder, corrupt_index
 
 EVERYONE = {"NOT": [{"user_id": "nobody"}]}  # a whole-store filter: Chroma answers it

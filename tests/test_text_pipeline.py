@@ -1,4 +1,4 @@
-"""One text pipeline (``memkit.text``): search, categories, the rule extractor and the
+"""One text pipeline (``memkit._text``): search, categories, the rule extractor and the
 LLM reply's tidying read words the same way; and the ``>>>`` examples of those modules
 run."""
 
@@ -9,18 +9,23 @@ import importlib
 
 import pytest
 
-from memkit import categories, extract_rules, fact_patterns, keywords, llm_prompt, text
-from memkit.categories import DEFAULT_CATEGORIES, Categorizer
-from memkit.extraction import ExistingMemory, Message
-from memkit.llm_prompt import PromptInput, alias_table, parse_reply, sources_of
+from memkit import _text as text
+from memkit.extract import _categories as categories
+from memkit.extract import _patterns as fact_patterns
+from memkit.extract import _prompt as llm_prompt
+from memkit.extract import _rules as extract_rules
+from memkit.extract._categories import DEFAULT_CATEGORIES, Categorizer
+from memkit.extract._interface import ExistingMemory, Message
+from memkit.extract._prompt import PromptInput, alias_table, parse_reply, sources_of
+from memkit.search import _bm25 as keywords
 
 DOCUMENTED = [
-    "memkit.text",
-    "memkit.keywords",
-    "memkit.categories",
-    "memkit.fact_patterns",
-    "memkit.extract_rules",
-    "memkit.llm_prompt",
+    "memkit._text",
+    "memkit.search._bm25",
+    "memkit.extract._categories",
+    "memkit.extract._patterns",
+    "memkit.extract._rules",
+    "memkit.extract._prompt",
 ]
 
 

@@ -58,7 +58,7 @@ def test_recall_filter_matches_how_add_tags_each_side():
 
 
 def test_recall_filter_ids_are_identities_not_wildcards():
-    from memkit.filters import Cond, parse_filter
+    from memkit.filters._language import Cond, parse_filter
     from memkit.recall import recall_filter
 
     assert parse_filter(recall_filter(user_id="*")) == Cond("user_id", "eq", "*")

@@ -13,7 +13,7 @@ import pytest
 
 from langchain_memkit.testing import ScriptedChatModel, answer_from_memories, recalled_memories
 from memkit.recall import DEFAULT_HEADER
-from memkit.testing_openai import RecordedRequest, ScriptedOpenAI
+from memkit.testing.openai_server import RecordedRequest, ScriptedOpenAI
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "cookbook"
 

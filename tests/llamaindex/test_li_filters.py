@@ -13,7 +13,7 @@ from llama_index.core.vector_stores.types import (
 from llamaindex_memkit import to_memkit_filter
 from llamaindex_memkit.filters import resolve_filters
 from memkit.errors import InvalidFilterError
-from memkit.filters import parse_filter
+from memkit.filters._language import parse_filter
 
 Op = FilterOperator
 
