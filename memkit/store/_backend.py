@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from memkit._monitoring import ActivityLog
 from memkit.config import MemoryConfig
 from memkit.errors import ConfigError, VectorStoreError
 from memkit.models import QuarantinedMemory, StoreHealth, StoreRepair
+from memkit.store._activity_log import ActivityLog
 from memkit.store._index import VectorIndex, generation_dir, revision, switch_generation
 from memkit.store._index_writer import IndexWriter, replay_journal
 from memkit.store._lock import lock_all
