@@ -59,6 +59,7 @@ from memkit.models import (
     TranscriptMessage,
     UsersResult,
 )
+from memkit.search._exact import candidates as exact_candidates
 from memkit.search._hybrid import hybrid_search
 from memkit.search._ranking import Weights
 from memkit.store._backend import Backend, open_backend, release_backend
@@ -125,7 +126,9 @@ class Memory:
         self.categories = normalize_categories(self.config.categories)
         self.embedder = embedder or _shared_embedder(self.config)
         self.extractor = extractor or self._default_extractor()
-        self._backend: Backend | None = open_backend(self.config, self.embedder.name)
+        self._backend: Backend | None = open_backend(
+            self.config, self.embedder.name, exact=exact_candidates
+        )
         self._activity = self._backend.activity
 
     @classmethod

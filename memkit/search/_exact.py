@@ -25,7 +25,8 @@ import numpy as np
 
 from memkit.filters._chroma import ChromaFilter
 from memkit.filters._language import entity_scope, evaluate
-from memkit.store._records import RecordStore, StoredMemory
+from memkit.store._index import IndexQuery
+from memkit.store._records import RecordStore
 
 __all__ = ["EXACT_LIMIT", "Candidates", "candidates"]
 
@@ -57,16 +58,17 @@ class Candidates:
 
 
 def candidates(
-    records: RecordStore, where: ChromaFilter, ids: Sequence[str] | None = None
+    records: RecordStore, where: IndexQuery, ids: Sequence[str] | None = None
 ) -> Candidates | None:
     """Exactly the memories ``where`` and ``where_document`` (and ``ids``) select, or None to
     ask Chroma instead. Like Chroma, this ignores ``where.residual``: that is the caller's."""
+    source = where.source if isinstance(where, ChromaFilter) else None
     if ids is not None:
         if len(ids) > EXACT_LIMIT:
             return None
         rows = list(records.get_many(list(ids)).values())
     else:
-        scope, plain = entity_scope(where.source)
+        scope, plain = entity_scope(source)
         if not scope:
             return None
         if plain:
@@ -76,15 +78,11 @@ def candidates(
         if found is None:
             return None
         rows = found
-    if where.source is None and (where.where is not None or where.where_document is not None):
+    if source is None and (where.where is not None or where.where_document is not None):
         return None  # a hand-made Chroma filter: only Chroma decides it
-    kept = [m for m in rows if _selects(where, m)]
+    # The filter tree's own evaluator: translation and evaluation agree (property-tested).
+    kept = [m for m in rows if source is None or evaluate(source, m.as_filter_record())]
     return _pack([(m.id, m.updated_at, m.embedding) for m in kept])
-
-
-def _selects(where: ChromaFilter, memory: StoredMemory) -> bool:
-    """The filter tree's own evaluator: translation and evaluation agree (property-tested)."""
-    return where.source is None or evaluate(where.source, memory.as_filter_record())
 
 
 def _pack(rows: Sequence[tuple[str, float, Any]]) -> Candidates | None:

@@ -32,7 +32,13 @@ from memkit.config import MemoryConfig
 from memkit.errors import ConfigError, VectorStoreError
 from memkit.models import QuarantinedMemory, StoreHealth, StoreRepair
 from memkit.store._activity_log import ActivityLog
-from memkit.store._index import VectorIndex, generation_dir, revision, switch_generation
+from memkit.store._index import (
+    ExactAnswers,
+    VectorIndex,
+    generation_dir,
+    revision,
+    switch_generation,
+)
 from memkit.store._index_writer import IndexWriter, replay_journal
 from memkit.store._lock import lock_all
 from memkit.store._paths import sqlite_file, writable_directory
@@ -90,7 +96,14 @@ def _lock_targets(
 class Backend:
     """Record store + index + (embedded) file locks, shared per store."""
 
-    def __init__(self, key: str, config: MemoryConfig, embedder_name: str) -> None:
+    def __init__(
+        self,
+        key: str,
+        config: MemoryConfig,
+        embedder_name: str,
+        exact: ExactAnswers | None = None,
+    ) -> None:
+        self._exact = exact  # see VectorIndex: answers for one small scope, from the records
         self.key = key
         self.refs = 0
         self.write_lock = threading.RLock()
@@ -182,7 +195,7 @@ class Backend:
 
     def _make_index(self) -> VectorIndex:
         directory = generation_dir(self.index_base) if self.chroma.host is None else None
-        return VectorIndex(self.chroma, directory, self.records)
+        return VectorIndex(self.chroma, directory, self.records, self._exact)
 
     def _rebuild(self) -> VectorIndex:
         """A new, empty index generation filled from the record store's embeddings."""
@@ -317,13 +330,15 @@ def _key(config: MemoryConfig) -> str:
     return f"{config.record_store.url}|{chroma.host}:{chroma.port}/{chroma.collection_name}"
 
 
-def open_backend(config: MemoryConfig, embedder_name: str) -> Backend:
+def open_backend(
+    config: MemoryConfig, embedder_name: str, exact: ExactAnswers | None = None
+) -> Backend:
     """The process's backend for this store, opened (and checked) on first use."""
     key = _key(config)
     with _OPEN_LOCK:
         backend = _OPEN.get(key)
         if backend is None:
-            backend = Backend(key, config, embedder_name)
+            backend = Backend(key, config, embedder_name, exact)
             _OPEN[key] = backend
         else:
             backend._check_embedder(embedder_name)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import chromadb
 import chromadb.api.fastapi
@@ -28,8 +28,7 @@ from chromadb.errors import ChromaError
 
 from memkit.config import ChromaConfig
 from memkit.errors import VectorStoreError
-from memkit.filters._chroma import ChromaFilter, chroma_metadata
-from memkit.search import _exact as exact
+from memkit.filters._chroma import chroma_metadata
 from memkit.store._records import RecordStore, StoredMemory
 
 __all__ = ["VectorIndex"]
@@ -58,6 +57,35 @@ def chroma_errors(action: str) -> Iterator[None]:
         raise VectorStoreError(f"vector index failed to {action}: {exc}") from exc
 
 
+class IndexQuery(Protocol):
+    """A filter pushed down to the index: Chroma's ``where`` and ``where_document``
+    (``memkit.filters`` translates the filter language into one)."""
+
+    @property
+    def where(self) -> dict[str, Any] | None: ...
+
+    @property
+    def where_document(self) -> dict[str, Any] | None: ...
+
+
+class ExactCandidates(Protocol):
+    """The memories a query selects, read from the record store with their embeddings."""
+
+    @property
+    def ids(self) -> list[str]: ...
+
+    @property
+    def stamps(self) -> list[float]: ...
+
+    def nearest(self, vectors: Sequence[Any], n: int) -> list[list[tuple[str, float]]]: ...
+
+
+# Answers a query exactly from the record store when it pins one small scope (else None).
+# Supplied from above (``memkit.search._exact.candidates``): deciding that needs the filter
+# language, which sits above the store.
+ExactAnswers = Callable[[RecordStore, IndexQuery, Sequence[str] | None], ExactCandidates | None]
+
+
 class VectorIndex:
     """One Chroma collection; entity scoping and filters are metadata.
 
@@ -67,9 +95,14 @@ class VectorIndex:
     """
 
     def __init__(
-        self, config: ChromaConfig, directory: Path | None, records: RecordStore | None = None
+        self,
+        config: ChromaConfig,
+        directory: Path | None,
+        records: RecordStore | None = None,
+        exact: ExactAnswers | None = None,
     ) -> None:
         self.config = config
+        self._exact = exact
         self.directory = directory
         # Called before every read of Chroma itself (not of the record store's exact
         # answers): the index writer applies the committed writes still queued.
@@ -147,7 +180,7 @@ class VectorIndex:
     def query(
         self,
         vector: Any,
-        where: ChromaFilter,
+        where: IndexQuery,
         n: int,
         ids: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
@@ -157,7 +190,7 @@ class VectorIndex:
     def query_many(
         self,
         vectors: Sequence[Any],
-        where: ChromaFilter,
+        where: IndexQuery,
         n: int,
         ids: Sequence[str] | None = None,
     ) -> list[list[tuple[str, float]]]:
@@ -183,18 +216,18 @@ class VectorIndex:
             for found, dist in zip(reply["ids"], distances, strict=True)
         ]
 
-    def matching(self, where: ChromaFilter) -> dict[str, int]:
+    def matching(self, where: IndexQuery) -> dict[str, int]:
         """id -> revision (see ``revision``) of every memory matching the pushed-down filter."""
         small = self._small(where, None)
         if small is not None:
             return {i: revision(stamp) for i, stamp in zip(small.ids, small.stamps, strict=True)}
         return self._scan(where.where, where.where_document)
 
-    def _small(self, where: ChromaFilter, ids: Sequence[str] | None) -> exact.Candidates | None:
+    def _small(self, where: IndexQuery, ids: Sequence[str] | None) -> ExactCandidates | None:
         """The exact answer from the record store, when ``where`` pins one small scope."""
-        if self.records is None:
+        if self.records is None or self._exact is None:
             return None
-        return exact.candidates(self.records, where, ids)
+        return self._exact(self.records, where, ids)
 
     def stamps(self) -> dict[str, int]:
         """id -> revision of every indexed memory."""
