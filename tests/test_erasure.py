@@ -24,10 +24,12 @@ from memkit._inputs import Scope
 from memkit._lookup import StoreLookup
 from memkit._planning import AddRequest, plan_writes
 from memkit.errors import InvalidInputError
+from memkit.extract._deletes import parse_delete
 from memkit.extract._interface import ExistingMemory, Message, Operation
 from memkit.extract._llm import SHOWN_PER_SIDE
-from memkit.extract._patterns import parse_delete, read_messages
-from memkit.extract._prompt import PromptInput, ReplyError, alias_table, parse_reply, sources_of
+from memkit.extract._patterns import read_messages
+from memkit.extract._prompt import PromptInput, alias_table, sources_of
+from memkit.extract._reply import ReplyError, parse_reply
 from memkit.store._records import StoredMemory
 from memkit.testing import HashEmbedder
 from memkit.testing.openai_server import ScriptedOpenAI

@@ -15,15 +15,13 @@ from memkit.extract._llm import LlmExtractor
 from memkit.extract._prompt import (
     CONTEXT_CHARS,
     PromptInput,
-    ReplyError,
     alias_table,
     build_chat,
     chat_tokens,
-    parse_reply,
-    response_schema,
     sources_of,
     without_recall,
 )
+from memkit.extract._reply import ReplyError, parse_reply, response_schema
 from memkit.recall import DEFAULT_HEADER
 from memkit.testing.openai_server import ScriptedOpenAI, ScriptedReply
 

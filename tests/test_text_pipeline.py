@@ -11,12 +11,13 @@ import pytest
 
 from memkit import _text as text
 from memkit.extract import _categories as categories
+from memkit.extract import _fact_shape as extract_rules
 from memkit.extract import _patterns as fact_patterns
-from memkit.extract import _prompt as llm_prompt
-from memkit.extract import _rules as extract_rules
+from memkit.extract import _reply as llm_prompt
 from memkit.extract._categories import DEFAULT_CATEGORIES, Categorizer
 from memkit.extract._interface import ExistingMemory, Message
-from memkit.extract._prompt import PromptInput, alias_table, parse_reply, sources_of
+from memkit.extract._prompt import PromptInput, alias_table, sources_of
+from memkit.extract._reply import parse_reply
 from memkit.search import _bm25 as keywords
 
 DOCUMENTED = [
@@ -26,6 +27,7 @@ DOCUMENTED = [
     "memkit.extract._patterns",
     "memkit.extract._rules",
     "memkit.extract._prompt",
+    "memkit.extract._reply",
 ]
 
 

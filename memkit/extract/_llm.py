@@ -2,8 +2,8 @@
 
 Works with OpenAI and any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM
 Studio): ``base_url`` + ``model`` in the ``llm`` config entry. The prompt and the
-reading of the reply are pure functions in ``memkit.extract._prompt``; this module does
-the I/O and the failure policy:
+reading of the reply are pure functions in ``memkit.extract._prompt`` and
+``memkit.extract._reply``; this module does the I/O and the failure policy:
 
 - transport failures (timeouts, connection errors, 429, 408/409 and 5xx) are
   retried by the SDK with exponential backoff (``max_retries``, honouring
@@ -62,18 +62,14 @@ from memkit.extract._interface import (
     Side,
 )
 from memkit.extract._prompt import (
-    SCHEMA_NAME,
     PromptInput,
-    Reply,
-    ReplyError,
     alias_table,
     build_chat,
     chat_tokens,
-    parse_reply,
     repair_chat,
-    response_schema,
     sources_of,
 )
+from memkit.extract._reply import SCHEMA_NAME, Reply, ReplyError, parse_reply, response_schema
 from memkit.tokens import count_tokens
 
 __all__ = ["SHOWN_PER_SIDE", "LlmExtractor"]

@@ -4,7 +4,8 @@ memkit works with no LLM configured, so the default extractor must give the
 platform's behaviour without one: atomic facts, no duplicates, a new fact
 replacing the one it contradicts (the vegetarian example of the history docs),
 and spoken deletes ("Delete all of my food preferences"). Reading the messages
-is ``fact_patterns``'s job; this module decides what each fact does.
+is ``_patterns``'s job, comparing one fact with one memory ``_fact_shape``'s; this
+module decides what each fact does.
 
 Decision rules for a fact against the existing memories the context returns:
 
@@ -27,14 +28,12 @@ returned are ever targeted.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
 
-from memkit._text import content_words, stem, stems, word_set, words
 from memkit.errors import InvalidInputError
 from memkit.extract._categories import Categorizer, normalize_categories
+from memkit.extract._deletes import DeleteRequest
+from memkit.extract._fact_shape import contradicts, duplicate, matches, richer, shape
 from memkit.extract._interface import (
     ExistingMemory,
     ExtractionContext,
@@ -43,228 +42,9 @@ from memkit.extract._interface import (
     Plan,
     Side,
 )
-from memkit.extract._patterns import DeleteRequest, Statement, read_messages
+from memkit.extract._patterns import Statement, read_messages
 
 __all__ = ["RuleExtractor"]
-
-_DUPLICATE_SCORE = 0.95
-_DELETE_SCORE = 0.8
-
-_NEGATORS = frozenset({"not", "no", "never", "nor", "longer", "anymore"})
-_SKIP_HEAD = _NEGATORS | word_set(
-    "does do did also really just still now recently currently always usually often sometimes "
-    "finally already only even"
-)
-_BE = frozenset({"is", "am", "are", "was", "were", "be", "been", "being"})
-_HAVE = frozenset({"has", "have", "had", "having"})
-_LIKE = frozenset(stems(word_set("like love enjoy adore prefer fancy")))
-_DISLIKE = frozenset(stems(word_set("hate dislike detest loathe")))
-_FAN = re.compile(r"\b(?:is|was) (?:a (?:big |huge )?fan of|into|fond of|keen on)\b")
-_SUBORDINATE = re.compile(r"\s+(?:since|because|although|though|but|while|whereas|unless)\s")
-_SPEAKER_FIRST = word_set(
-    """is was has had does doesn't did didn't cannot can will would never no recently now just
-    still always usually often also currently finally really turned went became tried ate
-    stopped quit gave"""
-)
-
-_MEAT = word_set(
-    """meat meats chicken beef pork steak steaks bacon ham lamb turkey sausage sausages burger
-    burgers non-vegetarian non-veg carnivore omnivore"""
-)
-_FISH = word_set("fish seafood salmon tuna shrimp shrimps prawns")
-_DIET_IS = re.compile(
-    r"^(?:is|has become|became|turned|went|switched to|is now|has turned|has gone|has been)"
-    r"(?P<neg> not| no longer)?(?: now)?(?: a| an)?(?: strict| full| fully| strictly| mostly)?"
-    r" (?P<v>vegetarian|vegan|pescatarian|plant-based)s?$"
-)
-_DIET_STOP = re.compile(
-    r"^(?:stopped|quit|gave up|has given up|gives up|avoids|does not eat|never eats|no longer eats"
-    r"|can not eat|is not eating)(?: eating)? (?P<v>[\w-]+)"
-)
-
-_SLOT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("residence", re.compile(r"^(?:lives|is living|resides|is based|has moved|moved|is moving"
-                             r"|relocated) (?:in|to) (?P<v>.+)$")),
-    ("employer", re.compile(r"^(?:works|is working) (?:at|for) (?P<v>.+?)(?: as .*)?$")),
-    ("job", re.compile(r"^(?:works|is working) (?:(?:at|for) .+? )?as (?:a |an )?(?P<v>.+)$")),
-    ("age", re.compile(r"^(?:is|turned|age is) (?P<v>\d{1,3})(?: years old)?$")),
-    ("name", re.compile(r"^(?:name is|is called|is named|goes by) (?P<v>.+)$")),
-    ("origin", re.compile(r"^(?:is from|comes from|was born in) (?P<v>.+)$")),
-]  # fmt: skip
-_VALUE_END = re.compile(r" (?:with|since|for|because|but|and|near|as|until|from|now) ")
-_NOUN_SLOT = re.compile(r"^(?P<s>[a-z][a-z' -]*?) (?:is|are) (?P<v>.+)$")
-_NOT_A_SLOT_START = _SPEAKER_FIRST | _BE | _HAVE | word_set("not like likes love loves")
-# "X is Y" is a slot with one value only for attribute-like nouns ("favorite cuisine",
-# "wife's name"); "Family is awesome" does not replace "Family is their motivation".
-_SLOT_NOUNS = word_set(
-    """name favorite birthday age email phone number address job title role occupation
-    hometown nationality height weight size color colour team language religion pronouns
-    gender zodiac sign employer school university major salary"""
-)
-_LEADING_ADVERBS = re.compile(r"^(?:(?:now|currently|recently|just|still|also|really) )+")
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """What the rules compare about a fact, computed once per text."""
-
-    norm: str
-    words: frozenset[str]
-    head: str
-    negated: bool
-    sentiment: int
-    obj: frozenset[str]
-    slots: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    diet: str | None = None
-    about_speaker: bool = True
-
-
-@lru_cache(maxsize=4096)
-def _shape(text: str) -> _Shape:
-    main = _SUBORDINATE.split(" " + text.lower().replace("’", "'") + " ")[0].strip()
-    toks = words(main)
-    negated = any(t in _NEGATORS for t in toks)
-    head = _head(toks)
-    sentiment = 1 if head in _LIKE or _FAN.search(main) else -1 if head in _DISLIKE else 0
-    obj = content_words(main) - _NEGATORS - {head, "not", "no"}
-    flat = " ".join(toks)
-    first = toks[0] if toks else ""
-    diet = _diet(flat, toks)
-    slots = _slots(flat)
-    if diet not in (None, "meat", "fish"):
-        slots["diet"] = frozenset({diet})
-    return _Shape(
-        norm=" ".join(words(text)),
-        words=content_words(text),
-        head=head,
-        negated=negated,
-        sentiment=-sentiment if negated else sentiment,
-        obj=frozenset(obj),
-        slots=slots,
-        diet=diet,
-        about_speaker=first in _SPEAKER_FIRST or first.endswith(("s", "ed")),
-    )
-
-
-def _head(toks: Sequence[str]) -> str:
-    """The main verb's stem: "be" and "have" for their forms, the -ing verb of a progressive."""
-    rest = [t for t in toks if t not in _SKIP_HEAD and not t.endswith("ly")]
-    if not rest:
-        return ""
-    if rest[0] in _BE:
-        return stem(rest[1]) if len(rest) > 1 and rest[1].endswith("ing") else "be"
-    return "have" if rest[0] in _HAVE else stem(rest[0])
-
-
-def _slots(flat: str) -> dict[str, frozenset[str]]:
-    flat = _LEADING_ADVERBS.sub("", flat)
-    found = {}
-    for name, pattern in _SLOT_PATTERNS:
-        m = pattern.match(flat)
-        value = _VALUE_END.split(m.group("v"))[0] if m else ""
-        if content_words(value):
-            found[name] = content_words(value)
-    m = _NOUN_SLOT.match(flat)
-    if m and not found and _noun_phrase(m.group("s")):
-        slot = re.sub(r"^(?:the user's|user's|their|the) ", "", m.group("s"))
-        slot = slot.replace("favourite", "favorite")
-        if (
-            len(slot.split()) <= 4
-            and _SLOT_NOUNS & set(slot.split())
-            and content_words(m.group("v"))
-        ):
-            found[slot] = content_words(m.group("v"))
-    return found
-
-
-def _noun_phrase(text: str) -> bool:
-    """ "favorite cuisine", "wife's name": not a verb phrase such as "thinks paris"."""
-    first, *rest = text.split()
-    if first in _NOT_A_SLOT_START or first.endswith(("ed", "ing")):
-        return False
-    return not (rest and first.endswith("s") and not first.endswith("'s"))
-
-
-def _diet(flat: str, toks: Sequence[str]) -> str | None:
-    """The diet a fact states: "vegetarian", "vegan", "pescatarian" or "plant-based"; "meat"
-    or "fish" when the speaker eats them; None when it says neither (allergies included)."""
-    if any(t.startswith(("allerg", "intoleran")) for t in toks):
-        return None
-    flat = _LEADING_ADVERBS.sub("", flat)
-    m = _DIET_IS.match(flat)
-    if m:
-        return "meat" if m.group("neg") else m.group("v")
-    m = _DIET_STOP.match(flat)
-    if m and m.group("v") in _MEAT | _FISH:
-        return "vegetarian"
-    if any(t in _MEAT for t in toks) and not any(t in _NEGATORS for t in toks):
-        return "meat"
-    if any(t in _FISH for t in toks) and not any(t in _NEGATORS for t in toks):
-        return "fish"
-    return None
-
-
-def _diet_conflict(new: str | None, old: str | None) -> bool:
-    if new is None or old is None or new == old:
-        return False
-    plant = {"vegetarian", "vegan", "plant-based"}
-    if {new, old} <= plant | {"pescatarian"}:
-        return True  # a change of diet
-    if "fish" in (new, old):
-        return bool({new, old} & plant)
-    return "meat" in (new, old)
-
-
-def _overlaps(a: frozenset[str], b: frozenset[str]) -> bool:
-    return bool(a) and bool(b) and (a <= b or b <= a)
-
-
-def _same_polarity(new: _Shape, old: _Shape) -> bool:
-    return new.negated == old.negated and new.sentiment == old.sentiment
-
-
-def _slot_conflict(new: _Shape, old: _Shape) -> bool:
-    return any(k in old.slots and not (v & old.slots[k]) for k, v in new.slots.items())
-
-
-def _duplicate(new: _Shape, old: _Shape, score: float) -> bool:
-    """The memory already says what the new fact says (or more)."""
-    if new.norm == old.norm:
-        return True
-    if not _same_polarity(new, old) or _slot_conflict(new, old):
-        return False
-    if _diet_conflict(new.diet, old.diet):
-        return False
-    if new.slots and all(old.slots.get(k) == v for k, v in new.slots.items()):
-        return new.words - old.words <= {new.head}
-    if new.words == old.words or (new.words <= old.words and new.head == old.head):
-        return True
-    return score >= _DUPLICATE_SCORE
-
-
-def _contradicts(new: _Shape, old: _Shape) -> bool:
-    """The new fact makes the memory false: a new slot value, a diet change, a flip."""
-    if _slot_conflict(new, old):
-        return True
-    if new.about_speaker and old.about_speaker and _diet_conflict(new.diet, old.diet):
-        return True
-    if new.sentiment and old.sentiment:
-        a, b = new.obj - _LIKE - _DISLIKE, old.obj - _LIKE - _DISLIKE
-        if _overlaps(a, b):
-            # "Hates sushi" replaces "Likes sushi"; "Loves sushi" replaces "Likes sushi"
-            return new.sentiment != old.sentiment or (a == b and new.head != old.head)
-    return new.head == old.head and new.negated != old.negated and _overlaps(new.obj, old.obj)
-
-
-def _richer(new: _Shape, old: _Shape) -> bool:
-    """The new fact says what the memory says and more ("Likes sushi and ramen")."""
-    return (
-        bool(old.words - {old.head})
-        and old.words < new.words
-        and new.head == old.head
-        and _same_polarity(new, old)
-        and not _slot_conflict(new, old)
-    )
 
 
 class RuleExtractor:
@@ -377,7 +157,7 @@ class _SidePlan:
         for request in requests:
             wanted.extend(self._request_categories(request) or ())
         for fact in facts:
-            if _shape(fact).diet is not None:
+            if shape(fact).diet is not None:
                 wanted.extend(c for c in self.categorizer.categorize(fact) if c != "misc")
         return list(dict.fromkeys(wanted))
 
@@ -387,7 +167,7 @@ class _SidePlan:
         categories = self._request_categories(request)
         if categories is not None:
             return bool(set(self.categorizer.categorize(fact)) & set(categories))
-        return _matches(request, fact, 0.0)
+        return matches(request, fact, 0.0)
 
     def _deletes(
         self,
@@ -405,7 +185,7 @@ class _SidePlan:
             elif categories is not None:
                 targets = [m for m in by_category if set(m.categories) & set(categories)]
             else:
-                targets = [m for m in next(hits) if _matches(request, m.text, m.score)]
+                targets = [m for m in next(hits) if matches(request, m.text, m.score)]
             for memory in targets:
                 if memory.id not in self.deleted:
                     self.deleted.add(memory.id)
@@ -439,10 +219,10 @@ class _SidePlan:
         scores: dict[str, float],
         claimed: set[str],
     ) -> list[Operation]:
-        new = _shape(fact)
-        dup = next((m for m in ranked if _duplicate(new, _shape(m.text), scores.get(m.id, 0.0))),
+        new = shape(fact)
+        dup = next((m for m in ranked if duplicate(new, shape(m.text), scores.get(m.id, 0.0))),
                    None)  # fmt: skip
-        contradicted = [m for m in ranked if m is not dup and _contradicts(new, _shape(m.text))]
+        contradicted = [m for m in ranked if m is not dup and contradicts(new, shape(m.text))]
         if dup is not None:
             if dup.id in claimed:
                 return []  # a later statement of this add already replaced it
@@ -451,7 +231,7 @@ class _SidePlan:
         replaced = [
             m
             for m in ranked
-            if m.id not in claimed and (m in contradicted or _richer(new, _shape(m.text)))
+            if m.id not in claimed and (m in contradicted or richer(new, shape(m.text)))
         ]
         if not replaced:
             return [self._op("ADD", fact, categories=self.categorizer.categorize(fact))]
@@ -485,9 +265,9 @@ def _drop_superseded(facts: list[tuple[int, str]]) -> list[str]:
     replaces (the history example re-sends the first message with the second)."""
     kept = []
     for i, (message, fact) in enumerate(facts):
-        old = _shape(fact)
-        later = [_shape(f) for m, f in facts[i + 1 :] if m > message]
-        if not any(_duplicate(old, new, 0.0) or _contradicts(new, old) or _richer(new, old)
+        old = shape(fact)
+        later = [shape(f) for m, f in facts[i + 1 :] if m > message]
+        if not any(duplicate(old, new, 0.0) or contradicts(new, old) or richer(new, old)
                    for new in later):  # fmt: skip
             kept.append(fact)
     return kept
@@ -496,24 +276,3 @@ def _drop_superseded(facts: list[tuple[int, str]]) -> list[str]:
 def _specific(request: DeleteRequest, categories: tuple[str, ...] | None) -> bool:
     """A delete that names memories by what they say, so it is looked up by similarity."""
     return request.kind != "all" and categories is None
-
-
-def _matches(request: DeleteRequest, text: str, score: float) -> bool:
-    """Whether a specific delete ("that I live in Paris", "my name") names this memory."""
-    memory = _shape(text)
-    if request.kind == "fact":
-        wanted = _shape(request.text)
-        if wanted.negated != memory.negated:
-            return False
-        if wanted.words <= memory.words:
-            return True
-        return score >= _DELETE_SCORE and bool(wanted.obj) and wanted.obj <= memory.words
-    topic = content_words(request.text)
-    if not topic or not topic <= memory.words:
-        return False
-    last = stem(words(request.text)[-1])
-    for slot in memory.slots:
-        slot_stems = stems(words(slot))
-        if slot_stems and slot_stems[-1] == last and set(slot_stems) != set(topic):
-            return False  # "my name" is not "wife's name"
-    return True

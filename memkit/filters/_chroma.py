@@ -28,7 +28,7 @@ Measured on chromadb 1.5.9 (embedded), and relied on here:
   tests (``%`` and ``_`` are literal, one-character needles work, ``""`` is rejected).
 - ``$regex`` / ``$not_regex`` are unanchored Rust-regex searches. ``(?i)`` works, with simple
   case folding (``(?i)ß`` matches ``ẞ`` but not ``ss``; ``(?i)i`` misses ``İ``). ``icontains``
-  sends explicit classes from :func:`memkit.filters._language.fold_class` instead
+  sends explicit classes from :func:`memkit.filters._fold.fold_class` instead
   (``[Kk\\x{212A}]``), so Python's tables, not the Rust crate's Unicode version, define the match.
 """
 
@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from memkit.errors import InvalidFilterError, MetadataError
-from memkit.filters._language import (
+from memkit.filters._fold import fold_class
+from memkit.filters._tree import (
     DATE_FIELDS,
     ID_FIELDS,
     TEXT_FIELDS,
@@ -50,7 +51,6 @@ from memkit.filters._language import (
     Not,
     Or,
     all_of,
-    fold_class,
     metadata_number,
     record_epoch,
 )
