@@ -29,6 +29,7 @@ A change to any step changes the terms every store keeps for its memories: bump
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -139,3 +140,8 @@ def terms(text: str) -> list[str]:
         if part and part not in STOPWORDS
     ]
     return [t[:MAX_TERM_CHARS] for t in stems(parts)]
+
+
+def term_counts(text: str) -> Counter[str]:
+    """Term -> count of a text's search terms: what the keyword index keeps per memory."""
+    return Counter(terms(text))

@@ -16,6 +16,7 @@ import pytest
 
 from memkit import Memory
 from memkit.errors import StoreLockedError, VectorStoreError
+from memkit.search._view import SearchView, cached_view
 from memkit.store import _index_writer as index_writer
 from memkit.store._index import CHROMA_MAX_BATCH, generation_dir
 from memkit.testing import HashEmbedder, corrupt_index
@@ -304,9 +305,13 @@ def test_a_search_sees_a_scope_change_its_cached_view_predates(tmp_path):
     cat = memory.add("Owns a cat", user_id="u", infer=False).results[0].id
     memory.add("Plays chess", user_id="u", infer=False)
     records = memory.backend.records
-    first = records.keywords.view(records.hashes_of_scope({"user_id": "u"}))
-    assert records.keywords.view(records.hashes_of_scope({"user_id": "u"})) is first  # kept
+
+    def view() -> SearchView:
+        return cached_view(records.keywords, records.hashes_of_scope({"user_id": "u"}))
+
+    first = view()
+    assert view() is first  # kept
     memory.update(cat, "Plays the violin")
-    assert records.keywords.view(records.hashes_of_scope({"user_id": "u"})) is not first
+    assert view() is not first
     assert memory.search("violin", user_id="u").results[0].memory == "Plays the violin"
     memory.close()

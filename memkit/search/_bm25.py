@@ -15,12 +15,11 @@ candidate set, and it changes with every write.)
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from memkit._text import STOPWORDS, TOKENIZER_VERSION, terms
+from memkit._text import STOPWORDS, TOKENIZER_VERSION, term_counts, terms
 
 __all__ = [
     "K1",
@@ -48,11 +47,6 @@ def tokenize(text: str) -> list[str]:
     ['carolin', 'run', 'club']
     """
     return terms(text)
-
-
-def term_counts(text: str) -> Counter[str]:
-    """Term -> count: what the record store keeps for each memory."""
-    return Counter(tokenize(text))
 
 
 def query_terms(query: str) -> list[str]:

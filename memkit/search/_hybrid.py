@@ -24,7 +24,7 @@ from memkit.filters._language import FilterNode, entity_scope
 from memkit.search._bm25 import bm25, query_terms
 from memkit.search._ranking import Weights, fuse, lift, top
 from memkit.search._temporal import TIME_TERMS, asks_when, in_any, named_periods
-from memkit.search._view import SearchView
+from memkit.search._view import SearchView, cached_view
 from memkit.store._backend import Backend
 
 __all__ = ["EXACT_LIMIT", "POOL", "hybrid_search", "scope_equalities"]
@@ -62,7 +62,7 @@ def hybrid_search(
         return []
     keywords = backend.records.keywords
     exact = len(hashes) <= EXACT_LIMIT
-    view = keywords.view(hashes) if exact else SearchView(keywords.docs(hashes))
+    view = cached_view(keywords, hashes) if exact else SearchView(keywords.docs(hashes))
     if not view.size:
         return []
     ids, timeline = view.ids, view.timeline

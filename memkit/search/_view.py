@@ -13,6 +13,7 @@ key; the stale view is never asked for again and ages out of the cache.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Protocol
@@ -21,8 +22,9 @@ import numpy as np
 
 from memkit.search._bm25 import Postings, postings
 from memkit.search._ranking import SESSION_GAP, Placed, Timeline
+from memkit.store._keyword_index import KeywordIndex
 
-__all__ = ["SearchView", "ViewCache", "view_key"]
+__all__ = ["SearchView", "ViewCache", "cached_view", "view_key"]
 
 
 class _Doc(Placed, Protocol):
@@ -111,3 +113,28 @@ class ViewCache:
 def view_key(hashes: Mapping[str, str]) -> frozenset[tuple[str, str]]:
     """The cache key of a candidate set: its ids with their text hashes."""
     return frozenset(hashes.items())
+
+
+# One cache per store's keyword index, dropped with it, and started afresh whenever the
+# index's generation moves on (a reset, keyword rows re-derived): no view from before can be
+# read again.
+_CACHES: weakref.WeakKeyDictionary[KeywordIndex, tuple[int, ViewCache]] = (
+    weakref.WeakKeyDictionary()
+)
+_CACHES_LOCK = threading.Lock()
+
+
+def cached_view(keywords: KeywordIndex, hashes: Mapping[str, str]) -> SearchView:
+    """The :class:`SearchView` of these candidates (id -> current text hash), with
+    embeddings; kept for the next search of the same candidates."""
+    with _CACHES_LOCK:
+        generation, cache = _CACHES.get(keywords, (-1, None))
+        if cache is None or generation != keywords.generation:
+            cache = ViewCache()
+            _CACHES[keywords] = (keywords.generation, cache)
+    key = view_key(hashes)
+    view = cache.get(key)
+    if view is None:
+        view = SearchView(keywords.docs(hashes, embeddings=True))
+        cache.put(key, view)
+    return view

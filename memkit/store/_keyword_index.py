@@ -2,7 +2,7 @@
 
 :func:`write_keywords` runs inside the transaction of ``RecordStore.commit``, so a memory
 and its terms are committed or rolled back together; ``reset`` empties both. When the
-tokenizer changes (``memkit.search._bm25.TOKENIZER_VERSION``), :meth:`KeywordIndex.sync`
+tokenizer changes (``memkit._text.TOKENIZER_VERSION``), :meth:`KeywordIndex.sync`
 re-derives every row from the memories' text in one transaction.
 
 Reads go through a per-process cache that is checked against each memory's text hash
@@ -23,8 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import Connection, Engine, Select, bindparam, delete, func, null, select, update
 
-from memkit.search._bm25 import TOKENIZER_VERSION, term_counts
-from memkit.search._view import SearchView, ViewCache, view_key
+from memkit._text import TOKENIZER_VERSION, term_counts
 from memkit.store import _schema as schema
 
 __all__ = ["KeywordIndex", "SearchDoc", "write_keywords"]
@@ -99,7 +98,9 @@ class KeywordIndex:
         self._cache: dict[str, tuple[str, SearchDoc]] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._views = ViewCache(cache_size)
+        # Bumped whenever cached reads may no longer hold (reset, re-derived rows): search's
+        # view cache (``memkit.search._view``) keys on it.
+        self.generation = 0
 
     def sync(self) -> bool:
         """Re-derive every row if the index was built by another tokenizer version (or
@@ -124,17 +125,7 @@ class KeywordIndex:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
-        self._views.clear()
-
-    def view(self, hashes: Mapping[str, str]) -> SearchView:
-        """The :class:`SearchView` of these candidates (id -> current text hash), with
-        embeddings; kept for the next search of the same candidates."""
-        key = view_key(hashes)
-        view = self._views.get(key)
-        if view is None:
-            view = SearchView(self.docs(hashes, embeddings=True))
-            self._views.put(key, view)
-        return view
+            self.generation += 1
 
     def docs(self, hashes: Mapping[str, str], embeddings: bool = False) -> dict[str, SearchDoc]:
         """``SearchDoc`` of each memory given as id -> its current text hash (with its
