@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field
 
 __all__ = [
+    "ENTITY_FIELDS",
+    "ID_FIELDS",
     "AddEvent",
     "AddResult",
     "BatchResult",
@@ -33,6 +35,16 @@ __all__ = [
 # Always "+00:00", never "Z": the offset is spelled out, as DESIGN.md promises.
 UtcDatetime = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), when_used="json")]
 EntityType = Literal["user", "agent", "app", "run"]
+
+# The four entity ids, defined here once: every layer and both adapters import them.
+ID_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
+# Which id field names each kind of entity.
+ENTITY_FIELDS: dict[EntityType, str] = {
+    "user": "user_id",
+    "agent": "agent_id",
+    "app": "app_id",
+    "run": "run_id",
+}
 
 
 class _Result(BaseModel):

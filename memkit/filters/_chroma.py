@@ -35,11 +35,11 @@ Measured on chromadb 1.5.9 (embedded), and relied on here:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from memkit.errors import InvalidFilterError, MetadataError
+from memkit.errors import InvalidFilterError
 from memkit.filters._fold import fold_class
 from memkit.filters._tree import (
     DATE_FIELDS,
@@ -52,8 +52,8 @@ from memkit.filters._tree import (
     Or,
     all_of,
     metadata_number,
-    record_epoch,
 )
+from memkit.store._layout import chroma_metadata
 
 __all__ = ["MATCH_NONE", "ChromaFilter", "chroma_metadata", "to_chroma"]
 
@@ -122,35 +122,6 @@ class _Part:
 
 _TRUE = _Part()
 _FALSE = _Part(where=False)
-
-
-def chroma_metadata(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The Chroma metadata that indexes ``record`` (layout in the module docstring)."""
-    out: dict[str, Any] = {}
-    for field in ID_FIELDS:
-        value = record.get(field) or ""
-        if not isinstance(value, str):
-            raise MetadataError(f"{field} must be a string, got {value!r}")
-        out[field] = value
-    for field in DATE_FIELDS:
-        epoch = record_epoch(record.get(field))
-        out[field] = "" if epoch is None else epoch
-    names = set(record.get("categories") or ())
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise MetadataError(f"categories must be non-empty strings, got {name!r}")
-        out[f"cat:{name}"] = True
-    out["n_categories"] = len(names)
-    for key, value in (record.get("metadata") or {}).items():
-        if value is None:
-            continue
-        number = metadata_number(value)
-        if not isinstance(value, str | bool) and number is None:
-            raise MetadataError(f"metadata {key!r}: Chroma cannot hold {value!r}")
-        out[f"md:{key}"] = value
-        if number is not None:
-            out[f"num:{key}"] = number
-    return out
 
 
 def to_chroma(node: FilterNode | None) -> ChromaFilter:

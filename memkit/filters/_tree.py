@@ -7,13 +7,11 @@ keeps the three from disagreeing (the property tests hold evaluation and Chroma 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from memkit.errors import InvalidInputError
+from memkit._values import DATE_FIELDS, ID_FIELDS, as_utc, metadata_number, record_epoch
 
 __all__ = [
     "DATE_FIELDS",
@@ -38,8 +36,6 @@ __all__ = [
     "referenced_fields",
 ]
 
-ID_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
-DATE_FIELDS = ("created_at", "updated_at")
 TEXT_FIELDS = ("text", "keywords")
 FIELDS = frozenset((*ID_FIELDS, *DATE_FIELDS, *TEXT_FIELDS, "categories", "metadata"))
 OPERATORS = frozenset(("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains", "icontains"))
@@ -114,37 +110,6 @@ def _conditions(node: FilterNode | None) -> Iterator[Cond]:
     elif node is not None:
         for child in node.children:
             yield from _conditions(child)
-
-
-def metadata_number(value: Any) -> float | None:
-    """The float64 a metadata value compares as, or None for bools, strings and non-finite."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def record_epoch(value: Any) -> float | None:
-    """A record date (datetime, epoch seconds or ISO string; naive = UTC) as epoch seconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value).timestamp()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return as_utc(datetime.fromisoformat(value)).timestamp()
-        except ValueError:
-            pass
-    raise InvalidInputError(f"not a record date: {value!r}")
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def entity_scope(node: FilterNode | None) -> tuple[dict[str, str], bool]:

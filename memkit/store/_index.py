@@ -28,7 +28,7 @@ from chromadb.errors import ChromaError
 
 from memkit.config import ChromaConfig
 from memkit.errors import VectorStoreError
-from memkit.filters._chroma import chroma_metadata
+from memkit.store._layout import chroma_metadata
 from memkit.store._records import RecordStore, StoredMemory
 
 __all__ = ["VectorIndex"]

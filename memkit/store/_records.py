@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from memkit.errors import ConfigError, MissingDependencyError, RecordStoreError
-from memkit.models import EntityType, HistoryEntry, MemoryRecord
+from memkit.models import ENTITY_FIELDS, EntityType, HistoryEntry, MemoryRecord
 from memkit.store import _schema as schema
 from memkit.store._keyword_index import KeywordIndex, write_keywords
 from memkit.store._migrations import migrate
@@ -47,13 +47,6 @@ __all__ = [
     "WriteSet",
     "epoch_to_datetime",
 ]
-
-ENTITY_FIELDS: dict[EntityType, str] = {
-    "user": "user_id",
-    "agent": "agent_id",
-    "app": "app_id",
-    "run": "run_id",
-}
 
 
 # (kind, scope, counts, latency in ms, error or None): one row of the activity log.
