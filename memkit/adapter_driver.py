@@ -33,6 +33,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, TypeAlias, TypeVar
 
 from memkit.errors import InvalidInputError
+from memkit.models import ID_FIELDS
 
 __all__ = [
     "SCOPE_KEYS",
@@ -51,7 +52,7 @@ Call: TypeAlias = tuple[str, tuple[Any, ...], dict[str, Any]]
 Flow: TypeAlias = Generator[Call, Any, T]
 """An adapter operation written once: yields :data:`Call`\\ s, returns its answer."""
 
-SCOPE_KEYS = ("user_id", "agent_id", "app_id", "run_id")
+SCOPE_KEYS = ID_FIELDS  # the entity ids a component is scoped by
 
 
 def call(method: str, *args: Any, **kwargs: Any) -> Generator[Call, Any, Any]:

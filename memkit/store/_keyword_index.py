@@ -24,12 +24,13 @@ import numpy as np
 from sqlalchemy import Connection, Engine, Select, bindparam, delete, func, null, select, update
 
 from memkit._text import TOKENIZER_VERSION, term_counts
+from memkit.models import ID_FIELDS
 from memkit.store import _schema as schema
 
 __all__ = ["KeywordIndex", "SearchDoc", "write_keywords"]
 
 _META_KEY = "keywords"
-_ENTITY = ("user_id", "agent_id", "app_id", "run_id")
+_ENTITY = ID_FIELDS
 
 
 class _Guarded(Protocol):
