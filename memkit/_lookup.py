@@ -15,40 +15,15 @@ from memkit._embedder import Embedder
 from memkit._inputs import Scope
 from memkit.errors import InvalidInputError
 from memkit.extract._interface import ExistingMemory, Side
-from memkit.filters._chroma import ChromaFilter, to_chroma
-from memkit.filters._language import Cond, FilterNode, all_of, evaluate, parse_filter
+from memkit.filters._chroma import to_chroma
+from memkit.filters._language import all_of, parse_filter
+from memkit.search._candidates import matching_ids, scope_node
 from memkit.store._backend import Backend
 from memkit.store._records import StoredMemory
 
 __all__ = ["SIMILAR_PER_TEXT", "StoreLookup", "matching_ids", "scope_node"]
 
 SIMILAR_PER_TEXT = 10
-
-
-def scope_node(scope: Scope) -> FilterNode | None:
-    """The filter that selects exactly the memories carrying all of the scope's ids.
-
-    Built as literal equalities, never parsed: a scope id is an identity, so ``"*"`` (the
-    filter language's "any value") names the entity called ``*`` and no other.
-    """
-    return all_of(Cond(name, "eq", value) for name, value in scope.as_dict().items())
-
-
-def matching_ids(backend: Backend, chroma: ChromaFilter) -> dict[str, int]:
-    """id -> revision (updated_at in microseconds) of every memory matching a translated filter.
-
-    Chroma evaluates what was pushed down; the residual is evaluated here on the
-    records, so the result is exactly the filter's.
-    """
-    stamps = backend.index.matching(chroma)
-    if chroma.residual is None:
-        return stamps
-    records = backend.records.get_many(list(stamps))
-    return {
-        i: stamp
-        for i, stamp in stamps.items()
-        if i in records and evaluate(chroma.residual, records[i].as_filter_record())
-    }
 
 
 class StoreLookup:

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from memkit._lookup import matching_ids
 from memkit.filters._chroma import ChromaFilter
 from memkit.filters._language import FilterNode, entity_scope
 from memkit.search._bm25 import bm25, query_terms
+from memkit.search._candidates import matching_ids
 from memkit.search._ranking import Weights, fuse, lift, top
 from memkit.search._temporal import TIME_TERMS, asks_when, in_any, named_periods
 from memkit.search._view import SearchView, cached_view
