@@ -118,7 +118,7 @@ def main(path: str) -> None:
     client.add("Likes to play chess", user_id="alex", infer=False, categories=["likes"])
 
     query = "What do you know about me?"
-    examples = {
+    examples: dict[str, dict[str, Any]] = {
         "search 1: user_id and agent_id filters": {
             "OR": [
                 {"user_id": "alex"},

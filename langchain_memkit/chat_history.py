@@ -82,6 +82,8 @@ class MemkitChatMessageHistory(BaseChatMessageHistory):
         self.infer = infer
         self.max_messages = max_messages
 
+    # BaseChatMessageHistory declares ``messages`` as an attribute; a read-only property
+    # (read from memkit on each access) is what LangChain's own examples write.
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         return run_sync(self.memory, self._read())

@@ -70,4 +70,5 @@ class LangChainEmbedder:
             )
         self._dims = matrix.shape[1]
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit: np.ndarray = (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit

@@ -86,5 +86,5 @@ class LangChainExtractor(LlmExtractor):
             categories,
             custom_instructions,
             client=FunctionClient(_chat_function(model, json_schema)),
-        )  # type: ignore[arg-type]
+        )
         self.chat_model = model

@@ -12,7 +12,7 @@ from langchain.agents.middleware.types import (
     ModelResponse,
     PrivateStateAttr,
 )
-from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
@@ -207,7 +207,7 @@ class MemkitMiddleware(AgentMiddleware[MemkitState, Any]):
         return await run_async(self.memory, self._save(state, runtime))
 
     def _save(self, state: MemkitState, runtime: Runtime[Any]) -> Flow[dict[str, Any] | None]:
-        messages: list[BaseMessage] = state["messages"]
+        messages: list[AnyMessage] = state["messages"]
         if not self.write or not messages:
             return None
         scope = self.scope(runtime)

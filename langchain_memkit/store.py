@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from langgraph.store.base import (
@@ -220,6 +220,8 @@ class MemkitStore(BaseStore):
         return sorted(namespaces)[op.offset : op.offset + op.limit]
 
     # ---- the public methods, with labels that may contain "." --------------------------
+    # BaseStore.batch is typed as returning any op's result; each method below sends one op
+    # and returns that op's result type, hence the targeted return-value ignores.
 
     def get(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
@@ -263,7 +265,7 @@ class MemkitStore(BaseStore):
         self,
         namespace: tuple[str, ...],
         key: str,
-        value: dict[str, Any],
+        value: Mapping[str, Any],
         index: Literal[False] | list[str] | None = None,
         *,
         ttl: float | NotProvided | None = NOT_PROVIDED,
@@ -274,7 +276,7 @@ class MemkitStore(BaseStore):
         self,
         namespace: tuple[str, ...],
         key: str,
-        value: dict[str, Any],
+        value: Mapping[str, Any],
         index: Literal[False] | list[str] | None = None,
         *,
         ttl: float | NotProvided | None = NOT_PROVIDED,
@@ -320,7 +322,7 @@ def _search_item(record: MemoryRecord, score: float | None) -> SearchItem:
 def _put_op(
     namespace: tuple[str, ...],
     key: str,
-    value: dict[str, Any],
+    value: Mapping[str, Any],
     index: Literal[False] | list[str] | None,
     ttl: float | NotProvided | None,
 ) -> PutOp:

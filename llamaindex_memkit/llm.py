@@ -87,5 +87,5 @@ class LlamaIndexExtractor(LlmExtractor):
             categories,
             custom_instructions,
             client=FunctionClient(_chat_function(llm, json_schema)),
-        )  # type: ignore[arg-type]
+        )
         self.llm = llm

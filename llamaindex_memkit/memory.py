@@ -107,7 +107,7 @@ class MemkitMemory(BaseMemory):
         description="Recall in a system message, or in front of the latest user message.",
     )
     recall_header: str = DEFAULT_HEADER
-    tokenizer_fn: Callable[[str], list] = Field(
+    tokenizer_fn: Callable[[str], Sequence[object]] = Field(
         default_factory=offline_tokenizer,
         exclude=True,
         description="Counts transcript tokens; offline cl100k_base by default.",
@@ -130,7 +130,8 @@ class MemkitMemory(BaseMemory):
         scope = build_context(
             context, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
         )
-        super().__init__(context=scope, **data)
+        # pydantic's __init__ validates this class's fields; mypy checks BaseMemory's only.
+        super().__init__(context=scope, **data)  # type: ignore[call-arg]
         self._client = Client.of(memory)
 
     @field_validator("filters", mode="before")
@@ -143,7 +144,7 @@ class MemkitMemory(BaseMemory):
         return "MemkitMemory"
 
     @classmethod
-    def from_defaults(  # type: ignore[override]
+    def from_defaults(
         cls, memory: Any = None, *, config: Any = None, **kwargs: Any
     ) -> MemkitMemory:
         """``memory`` if given, else ``Memory.from_config(config)``, else ``Memory()``."""
@@ -293,7 +294,7 @@ class MemkitMemory(BaseMemory):
 
 
 def _fit(
-    history: list[ChatMessage], budget: int, tokenizer: Callable[[str], list]
+    history: list[ChatMessage], budget: int, tokenizer: Callable[[str], Sequence[object]]
 ) -> list[ChatMessage]:
     """The newest messages within ``budget`` tokens (always the newest one).
 

@@ -88,7 +88,8 @@ class MemkitMemoryBlock(BaseMemoryBlock[str]):
         scope = build_context(
             context, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
         )
-        super().__init__(context=scope, **data)
+        # pydantic's __init__ validates this class's fields; mypy checks BaseMemoryBlock's only.
+        super().__init__(context=scope, **data)  # type: ignore[call-arg]
         self._client = Client.of(memory)
 
     @field_validator("filters", mode="before")

@@ -11,12 +11,15 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from memkit.config import EmbedderConfig
 from memkit.errors import ConfigError, EmbeddingError
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding
 
 __all__ = ["Embedder", "OnnxEmbedder", "OpenAIEmbedder", "build_embedder"]
 
@@ -90,7 +93,7 @@ class OnnxEmbedder:
             out[chunk] = self._run([encodings[i] for i in chunk])
         return out
 
-    def _run(self, encodings: list) -> np.ndarray:
+    def _run(self, encodings: list[Encoding]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -131,11 +134,15 @@ class OpenAIEmbedder:
         import openai
 
         rows: list[list[float]] = []
-        extra = {"dimensions": self._dims} if self._dims else {}
         try:
             for start in range(0, len(texts), self.batch_size):
                 batch = list(texts[start : start + self.batch_size])
-                reply = self._client.embeddings.create(model=self.model, input=batch, **extra)
+                if self._dims:
+                    reply = self._client.embeddings.create(
+                        model=self.model, input=batch, dimensions=self._dims
+                    )
+                else:
+                    reply = self._client.embeddings.create(model=self.model, input=batch)
                 rows.extend(item.embedding for item in sorted(reply.data, key=lambda d: d.index))
         except openai.OpenAIError as exc:
             raise EmbeddingError(f"embedding request failed: {exc}") from exc
@@ -166,7 +173,8 @@ def _runs(lengths: Sequence[int], limit: int) -> list[tuple[int, int]]:
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+    unit: np.ndarray = (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
 
 
 def build_embedder(config: EmbedderConfig) -> Embedder:

@@ -32,6 +32,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Protocol
 
 try:
     import Stemmer
@@ -106,9 +107,18 @@ def words(text: str) -> list[str]:
     return _WORD.findall(low)
 
 
+class _Snowball(Protocol):
+    """The two methods used of PyStemmer's ``Stemmer.Stemmer``, which ships no types."""
+
+    def stemWord(self, word: str) -> str: ...
+
+    def stemWords(self, words: list[str]) -> list[str]: ...
+
+
 @lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
+def _stemmer() -> _Snowball:
+    stemmer: _Snowball = Stemmer.Stemmer("english")
+    return stemmer
 
 
 def stem(word: str) -> str:

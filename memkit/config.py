@@ -51,8 +51,8 @@ class ChromaConfig(_Strict):
     port: int = 8000
     ssl: bool = False
     headers: dict[str, str] | None = None
-    collection_name: str = Field("memkit", min_length=3, max_length=512)
-    timeout: float = Field(30.0, gt=0, description="seconds per call to a Chroma server")
+    collection_name: str = Field(default="memkit", min_length=3, max_length=512)
+    timeout: float = Field(default=30.0, gt=0, description="seconds per call to a Chroma server")
 
 
 class VectorStoreConfig(_Strict):
@@ -63,11 +63,11 @@ class VectorStoreConfig(_Strict):
 class EmbedderSettings(_Strict):
     model: str | None = None
     api_key: str | None = None
-    base_url: str | None = Field(None, alias="openai_base_url")
-    embedding_dims: int | None = Field(None, gt=0)
-    batch_size: int = Field(64, gt=0, le=2048)
-    threads: int = Field(1, gt=0, description="onnxruntime intra-op threads")
-    timeout: float = Field(30.0, gt=0)
+    base_url: str | None = Field(default=None, alias="openai_base_url")
+    embedding_dims: int | None = Field(default=None, gt=0)
+    batch_size: int = Field(default=64, gt=0, le=2048)
+    threads: int = Field(default=1, gt=0, description="onnxruntime intra-op threads")
+    timeout: float = Field(default=30.0, gt=0)
 
 
 class EmbedderConfig(_Strict):
@@ -78,11 +78,11 @@ class EmbedderConfig(_Strict):
 class LlmSettings(_Strict):
     model: str = "gpt-4o-mini"
     api_key: str | None = None
-    base_url: str | None = Field(None, alias="openai_base_url")
-    temperature: float = Field(0.0, ge=0, le=2)
-    timeout: float = Field(30.0, gt=0)
-    max_retries: int = Field(3, ge=0, le=10)
-    max_tokens: int | None = Field(None, gt=0)
+    base_url: str | None = Field(default=None, alias="openai_base_url")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    timeout: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    max_tokens: int | None = Field(default=None, gt=0)
 
 
 class LlmConfig(_Strict):
@@ -119,22 +119,24 @@ class SearchConfig(_Strict):
     default) or ``dense`` (vector similarity only). The weights are shares in [0, 1]."""
 
     mode: Literal["hybrid", "dense"] = "hybrid"
-    keyword_weight: float = Field(0.5, ge=0, le=1)
-    context_weight: float = Field(0.3, ge=0, le=1)
-    time_weight: float = Field(0.1, ge=0, le=1)
+    keyword_weight: float = Field(default=0.5, ge=0, le=1)
+    context_weight: float = Field(default=0.3, ge=0, le=1)
+    time_weight: float = Field(default=0.1, ge=0, le=1)
 
 
 class MemoryConfig(_Strict):
     """Everything ``Memory.from_config`` accepts."""
 
-    path: str | None = Field(None, description="home of the embedded stores; default $MEMKIT_HOME")
+    path: str | None = Field(
+        default=None, description="home of the embedded stores; default $MEMKIT_HOME"
+    )
     vector_store: VectorStoreConfig = Field(default_factory=VectorStoreConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     llm: LlmConfig | None = None
     record_store: RecordStoreConfig = Field(default_factory=RecordStoreConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     categories: list[str] | dict[str, str] | None = None
-    custom_instructions: str | None = Field(None, alias="custom_fact_extraction_prompt")
+    custom_instructions: str | None = Field(default=None, alias="custom_fact_extraction_prompt")
     # mem0 keys accepted so a mem0 config moves over unchanged.
     history_db_path: str | None = None
     version: str | None = None

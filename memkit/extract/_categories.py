@@ -137,6 +137,7 @@ def normalize_categories(
     """
     if value is None:
         return dict(DEFAULT_CATEGORIES)
+    pairs: list[tuple[object, object]]  # checked below: a caller's config is not trusted
     if isinstance(value, Mapping):
         pairs = list(value.items())
     elif isinstance(value, (list, tuple)):

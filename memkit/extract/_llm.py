@@ -48,11 +48,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import openai
+from openai.types.shared_params import ResponseFormatJSONObject, ResponseFormatJSONSchema
 
 from memkit.config import LlmSettings
 from memkit.errors import ConfigError, ExtractionError
 from memkit.extract._categories import normalize_categories
-from memkit.extract._chat_function import ChatFunctionError
+from memkit.extract._chat_function import ChatFunctionError, FunctionClient
 from memkit.extract._interface import (
     ExistingMemory,
     ExtractionContext,
@@ -113,7 +114,7 @@ class LlmExtractor:
         categories: Mapping[str, str] | Sequence[str] | None = None,
         custom_instructions: str | None = None,
         *,
-        client: openai.OpenAI | None = None,
+        client: openai.OpenAI | FunctionClient | None = None,
     ) -> None:
         self.settings = settings or LlmSettings()
         self.categories: dict[str, str] = normalize_categories(categories)
@@ -275,8 +276,9 @@ class LlmExtractor:
             return self._create(options, schema)
 
     def _create(self, options: dict[str, Any], schema: dict[str, Any]) -> Any:
+        response_format: ResponseFormatJSONSchema | ResponseFormatJSONObject
         if self._json_schema:
-            response_format: dict[str, Any] = {
+            response_format = {
                 "type": "json_schema",
                 "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": schema},
             }

@@ -34,7 +34,8 @@ class HashEmbedder:
                 digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
                 out[row, int.from_bytes(digest[:4], "little") % self.dims] += 1.0
             out[row, 0] += 1e-3  # no all-zero rows
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+        unit: np.ndarray = out / np.linalg.norm(out, axis=1, keepdims=True)
+        return unit
 
 
 def corrupt_index(directory: Path) -> None:

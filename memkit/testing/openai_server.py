@@ -284,7 +284,7 @@ class ScriptedOpenAI:
         texts = [texts] if isinstance(texts, str) else [str(t) for t in texts]
         dims = int(body.get("dimensions") or self._embedding_dims)
         embedder = self._embedders.setdefault(dims, HashEmbedder(dims=dims))
-        vectors = embedder.embed(texts) if texts else []
+        vectors: Iterable[Iterable[float]] = embedder.embed(texts) if texts else []
         tokens = sum(count_tokens(t) for t in texts)
         out = {
             "object": "list",
