@@ -317,11 +317,12 @@ def _tidy(
     added: set[tuple[Side, str]] = set()
     for op in operations:
         if op.event == "ADD" and op.text:
-            key = (op.side, _norm(op.text))
+            text = op.text
+            key = (op.side, _norm(text))
             if key in known:
                 op = op.model_copy(update={"event": "NONE", "target_id": known[key]})
             elif key in added or (
-                op.side == "assistant" and _echoes(content_words(op.text), user_facts)
+                op.side == "assistant" and _echoes(content_words(text), user_facts)
             ):
                 continue
             else:

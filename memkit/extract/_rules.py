@@ -35,6 +35,7 @@ from memkit.extract._categories import Categorizer, normalize_categories
 from memkit.extract._deletes import DeleteRequest
 from memkit.extract._fact_shape import contradicts, duplicate, matches, richer, shape
 from memkit.extract._interface import (
+    Event,
     ExistingMemory,
     ExtractionContext,
     Message,
@@ -250,7 +251,7 @@ class _SidePlan:
 
     def _op(
         self,
-        event: str,
+        event: Event,
         text: str | None = None,
         target: str | None = None,
         categories: tuple[str, ...] = (),

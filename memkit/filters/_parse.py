@@ -44,6 +44,9 @@ _DAY = 86400.0
 Path: TypeAlias = tuple[str | int, ...]
 
 
+_GROUPS: dict[str, type[And] | type[Or] | type[Not]] = {"AND": And, "OR": Or, "NOT": Not}
+
+
 def parse_filter(filters: Mapping[str, Any] | None) -> FilterNode | None:
     """Validate a v2 filter; ``None`` or ``{}`` means no filter.
 
@@ -111,7 +114,7 @@ def _parse_object(obj: Any, path: Path) -> FilterNode:
             if not value:
                 raise InvalidFilterError(f"empty {name} list", here)
             children = tuple(_parse_object(item, (*here, i)) for i, item in enumerate(value))
-            nodes.append({"AND": And, "OR": Or, "NOT": Not}[name](children))
+            nodes.append(_GROUPS[name](children))
         else:
             nodes.append(_parse_field(name, value, here))
     return conjoin(nodes)
@@ -233,7 +236,9 @@ def _parse_md_op(key: str, op: Any, value: Any, path: Path) -> Cond:
 def _md_scalar(value: Any, path: Path) -> str | int | float | bool:
     if isinstance(value, str):
         return _storable(value, path)
-    if isinstance(value, bool) or metadata_number(value) is not None:
+    if isinstance(value, bool | int | float) and (
+        isinstance(value, bool) or metadata_number(value) is not None
+    ):
         return value
     raise InvalidFilterError("metadata values are str, int, float (finite) or bool", path)
 

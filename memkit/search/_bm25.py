@@ -96,10 +96,11 @@ def bm25(
     norm = k1 * (1.0 - b + b * lengths / (lengths.mean() or 1.0))
     bound = 0.0
     for term in dict.fromkeys(terms):
-        at, tf = held.get(term, (None, None))
-        df = 0 if at is None else len(at)
+        posting = held.get(term)
+        df = 0 if posting is None else len(posting[0])
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
         bound += idf * (k1 + 1.0)
-        if at is not None:
+        if posting is not None:
+            at, tf = posting
             scores[at] += idf * tf * (k1 + 1.0) / (tf + norm[at])
     return scores / bound if bound > 0.0 else scores

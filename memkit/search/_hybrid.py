@@ -81,7 +81,7 @@ def hybrid_search(
         cued += np.fromiter((in_any(periods, c) for c in timeline.created), np.float64)
 
     def fused(dense: np.ndarray) -> np.ndarray:
-        score = fuse(dense, keyword, keyword_weight)
+        score = np.asarray(fuse(dense, keyword, keyword_weight))
         for times in (1, 2):
             score = np.where(cued >= times, lift(score, weights.time), score)
         return score

@@ -114,7 +114,7 @@ class Timeline:
         known = np.nan_to_num(scores, nan=0.0)
         padded = np.append(known, 0.0)  # position -1 reads the 0 at the end
         best = np.maximum(padded[self.before], padded[self.after])
-        return lift(scores, weight * best)
+        return np.asarray(lift(scores, weight * best))
 
 
 def rank(scores: Mapping[str, float], top_k: int) -> list[tuple[str, float]]:
@@ -129,4 +129,4 @@ def top(ids: Sequence[str], scores: np.ndarray, n: int) -> list[tuple[str, float
     if len(at) > n:
         nth = np.partition(scores[at], len(at) - n)[len(at) - n]
         at = at[scores[at] >= nth]
-    return rank({ids[i]: float(scores[i]) for i in at}, n)
+    return rank({ids[int(i)]: float(scores[i]) for i in at}, n)

@@ -18,11 +18,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import chromadb
 import chromadb.api.fastapi
 import httpx
+from chromadb.api.types import WhereDocument
 from chromadb.config import Settings
 from chromadb.errors import ChromaError
 
@@ -206,7 +207,8 @@ class VectorIndex:
                 query_embeddings=list(vectors),
                 n_results=n,
                 where=where.where,
-                where_document=where.where_document,
+                # memkit.filters builds these in Chroma's where_document grammar.
+                where_document=cast("WhereDocument | None", where.where_document),
                 ids=list(ids) if ids is not None else None,
                 include=["distances"],
             )
@@ -245,7 +247,8 @@ class VectorIndex:
             sample = self._collection.get(limit=1, include=["embeddings"])
             embeddings = sample.get("embeddings")
             if sample["ids"] and embeddings is not None:
-                self._collection.query(query_embeddings=[embeddings[0]], n_results=1)
+                first: list[Sequence[float] | Sequence[int]] = [[float(x) for x in embeddings[0]]]
+                self._collection.query(query_embeddings=first, n_results=1)
 
     def _scan(self, where: Any, where_document: Any) -> dict[str, int]:
         self.before_read()
@@ -261,7 +264,10 @@ class VectorIndex:
                     offset=offset,
                 )
             for memory_id, meta in zip(reply["ids"], reply["metadatas"] or [], strict=True):
-                out[memory_id] = int(meta[REVISION_KEY])
+                stamp = meta[REVISION_KEY]
+                if not isinstance(stamp, int | float | str):
+                    raise VectorStoreError(f"index record {memory_id!r} has no revision")
+                out[memory_id] = int(stamp)
             if len(reply["ids"]) < page:
                 return out
             offset += page

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Connection, Engine, Select, bindparam, delete, func, null, select, update
+from sqlalchemy.sql.expression import BindParameter
 
 from memkit._text import TOKENIZER_VERSION, term_counts
 from memkit.models import ID_FIELDS
@@ -196,10 +197,10 @@ def _fetch_query(embeddings: bool) -> Select[Any]:
     """The read of ``KeywordIndex._fetch``, built once: search runs it for every scope it
     has not cached, and a reused statement skips SQLAlchemy's compile."""
     k, m = schema.keyword_docs, schema.memories
-    columns = [k.c.memory_id, m.c.hash, k.c.seq, k.c.terms, m.c.created_at]
+    columns: list[Any] = [k.c.memory_id, m.c.hash, k.c.seq, k.c.terms, m.c.created_at]
     columns += [m.c[name] for name in _ENTITY]
     columns.append(m.c.embedding if embeddings else null())
-    ids = bindparam("ids", expanding=True)
+    ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
     return select(*columns).join(m, m.c.id == k.c.memory_id).where(k.c.memory_id.in_(ids))
 
 

@@ -187,7 +187,7 @@ _HISTORY = (
 
 
 @lru_cache(maxsize=16)
-def _hashes_of_scope(fields: frozenset[str]) -> Select[tuple[str, str]]:
+def _hashes_of_scope(fields: frozenset[str]) -> Select[str, str]:
     """The query of ``RecordStore.hashes_of_scope`` for one set of id fields, built once per
     set: search runs it every time, and a reused statement skips SQLAlchemy's compile."""
     m = schema.memories
@@ -374,7 +374,7 @@ class RecordStore:
         """id -> text hash of every memory whose id fields equal ``scope``'s values."""
         query = _hashes_of_scope(frozenset(scope))
         with self._guard(), self._engine.connect() as conn:
-            return dict(conn.execute(query, dict(scope)).all())
+            return dict(conn.execute(query, dict(scope)).tuples().all())
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """id -> stored embedding, without the rest of the record."""
