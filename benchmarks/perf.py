@@ -798,8 +798,8 @@ def _get_many_before(records: Any, ids: Sequence[str]) -> dict[str, Any]:
     import numpy as np
     from sqlalchemy import select
 
+    from memkit._domain import StoredMemory
     from memkit.store import _schema as schema
-    from memkit.store._records import StoredMemory
 
     m = schema.memories
     found = {}
@@ -828,9 +828,9 @@ def _history_before(records: Any, memory_id: str) -> list[Any]:
 
     from sqlalchemy import select
 
+    from memkit._domain import epoch_to_datetime
     from memkit.models import HistoryEntry
     from memkit.store import _schema as schema
-    from memkit.store._records import epoch_to_datetime
 
     h = schema.history
     query = select(h).where(h.c.memory_id == memory_id).order_by(h.c.id)

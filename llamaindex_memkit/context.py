@@ -18,11 +18,10 @@ from llama_index.core.bridge.pydantic import BaseModel, ConfigDict, model_valida
 
 from memkit import AsyncMemory, Memory
 from memkit.errors import InvalidInputError
+from memkit.models import ID_FIELDS
 from memkit.recall import recall_filter
 
 __all__ = ["Client", "MemkitContext", "ScopeArg", "build_context"]
-
-ID_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 
 
 class MemkitContext(BaseModel):

@@ -32,10 +32,11 @@ from llama_index.core.vector_stores.types import (
 
 from memkit.errors import InvalidFilterError
 from memkit.filters import parse_filter
+from memkit.models import ID_FIELDS
 
 __all__ = ["resolve_filters", "to_memkit_filter"]
 
-_ID_FIELDS = frozenset(("user_id", "agent_id", "app_id", "run_id"))
+_ID_FIELDS = frozenset(ID_FIELDS)
 _DATE_FIELDS = frozenset(("created_at", "updated_at"))
 _TEXT_FIELDS = frozenset(("text", "keywords"))
 _UNFILTERABLE = frozenset(("hash", "memory_id", "score"))

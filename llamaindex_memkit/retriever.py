@@ -17,7 +17,7 @@ from llama_index.core.vector_stores.types import MetadataFilters
 from llamaindex_memkit.context import Client, ScopeArg, build_context
 from llamaindex_memkit.filters import resolve_filters
 from memkit.adapter_driver import Flow, call, run_async, run_sync
-from memkit.models import SearchHit
+from memkit.models import ID_FIELDS, SearchHit
 
 __all__ = ["MemkitRetriever", "hit_to_node"]
 
@@ -32,7 +32,7 @@ _RECORD_FIELDS = (
     "hash",
 )
 # The model sees the memory, its categories and when it was recorded; ids stay out.
-_HIDDEN_FROM_LLM = ["user_id", "agent_id", "app_id", "run_id", "updated_at", "hash"]
+_HIDDEN_FROM_LLM = [*ID_FIELDS, "updated_at", "hash"]
 
 
 def hit_to_node(hit: SearchHit) -> NodeWithScore:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memkit._domain import HistoryRow, StoredMemory, WriteSet
 from memkit._embedder import Embedder
 from memkit._inputs import Scope, admit_operations
 from memkit._lookup import StoreLookup
@@ -21,7 +22,6 @@ from memkit._usage import add_counts
 from memkit.errors import ExtractionError
 from memkit.extract._interface import Extractor, Side
 from memkit.store._backend import Backend
-from memkit.store._records import HistoryRow, StoredMemory, WriteSet
 
 __all__ = ["PLAN_TRIES", "add_inferred", "add_verbatim"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from memkit._domain import HistoryRow, StoredMemory, WriteSet
 from memkit._embedder import Embedder
 from memkit._inputs import Scope, check_batch, check_id, check_metadata, check_text
 from memkit._lookup import matching_ids, scope_node
@@ -18,7 +19,7 @@ from memkit._reading import load
 from memkit.errors import InvalidInputError
 from memkit.filters._chroma import to_chroma
 from memkit.store._backend import Backend
-from memkit.store._records import ENTITY_FIELDS, HistoryRow, StoredMemory, WriteSet
+from memkit.store._records import ENTITY_FIELDS
 
 __all__ = ["batch_delete_ids", "delete_entities", "delete_ids", "delete_scope", "update_many"]
 

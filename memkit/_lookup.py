@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from memkit._domain import StoredMemory
 from memkit._embedder import Embedder
 from memkit._inputs import Scope
 from memkit.errors import InvalidInputError
@@ -19,7 +20,6 @@ from memkit.filters._chroma import to_chroma
 from memkit.filters._language import all_of, parse_filter
 from memkit.search._candidates import matching_ids, scope_node
 from memkit.store._backend import Backend
-from memkit.store._records import StoredMemory
 
 __all__ = ["SIMILAR_PER_TEXT", "StoreLookup", "matching_ids", "scope_node"]
 

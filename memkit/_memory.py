@@ -26,6 +26,7 @@ from memkit._changes import (
     delete_scope,
     update_many,
 )
+from memkit._domain import epoch_to_datetime
 from memkit._embedder import Embedder, build_embedder
 from memkit._inputs import (
     check_batch,
@@ -76,7 +77,6 @@ from memkit.models import (
 )
 from memkit.search._exact import candidates as exact_candidates
 from memkit.store._backend import Backend, open_backend, release_backend
-from memkit.store._records import epoch_to_datetime
 
 __all__ = ["Memory"]
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from memkit._domain import epoch_to_datetime
 from memkit.errors import ExtractionError, InvalidInputError
 from memkit.models import AddResult
 from memkit.store._backend import Backend
-from memkit.store._records import epoch_to_datetime
 
 __all__ = ["Replays", "pending_rows", "replay_row"]
 

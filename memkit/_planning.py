@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from memkit._domain import HistoryRow, StoredMemory, WriteSet
 from memkit._inputs import Scope
 from memkit.errors import ExtractionError
 from memkit.extract._interface import Operation, Side
 from memkit.models import AddEvent
-from memkit.store._records import HistoryRow, StoredMemory, WriteSet
 
 __all__ = ["AddRequest", "NewFact", "in_scope", "plan_writes", "text_hash"]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from memkit._domain import StoredMemory
 from memkit._inputs import Scope, check_categories, check_id
 from memkit._lookup import matching_ids, scope_node
 from memkit.config import SearchConfig
@@ -24,7 +25,6 @@ from memkit.models import Page, SearchHit
 from memkit.search._hybrid import hybrid_search
 from memkit.search._ranking import Weights
 from memkit.store._backend import Backend
-from memkit.store._records import StoredMemory
 
 __all__ = [
     "check_search_limits",

@@ -11,11 +11,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from memkit._domain import epoch_to_datetime
 from memkit._inputs import Scope, check_id, normalize_messages
 from memkit.bounds import json_problem
 from memkit.errors import InvalidInputError
 from memkit.models import TranscriptMessage
-from memkit.store._records import epoch_to_datetime
 
 __all__ = [
     "MAX_TRANSCRIPT_READ",

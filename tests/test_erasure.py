@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from memkit import AsyncMemory, ExtractionError, Memory
+from memkit._domain import StoredMemory
 from memkit._inputs import Scope
 from memkit._lookup import StoreLookup
 from memkit._planning import AddRequest, plan_writes
@@ -30,7 +31,6 @@ from memkit.extract._llm import SHOWN_PER_SIDE
 from memkit.extract._patterns import read_messages
 from memkit.extract._prompt import PromptInput, alias_table, sources_of
 from memkit.extract._reply import ReplyError, parse_reply
-from memkit.store._records import StoredMemory
 from memkit.testing import HashEmbedder
 from memkit.testing.openai_server import ScriptedOpenAI
 

@@ -242,7 +242,7 @@ def test_a_keyword_perfect_memory_of_another_user_never_appears(people):
 @pytest.mark.parametrize("path", ["exact", "chroma"])
 def test_search_ranks_exactly_the_memories_the_filter_matches(people, filters, path, monkeypatch):
     if path == "chroma":  # the path of candidate sets too large to score exactly
-        monkeypatch.setattr(hybrid, "EXACT_LIMIT", 0)
+        monkeypatch.setattr(hybrid, "FULL_SCORING_LIMIT", 0)
     expected = {m.id for m in people.get_all(filters=filters).results}
     hits = people.search("hamster zorblax kale cello", filters=filters, top_k=100).results
     assert {h.id for h in hits} == expected
@@ -250,7 +250,7 @@ def test_search_ranks_exactly_the_memories_the_filter_matches(people, filters, p
 
 def test_both_dense_paths_rank_alike(people, monkeypatch):
     exact = people.search("a pet hamster", top_k=100).results
-    monkeypatch.setattr(hybrid, "EXACT_LIMIT", 0)
+    monkeypatch.setattr(hybrid, "FULL_SCORING_LIMIT", 0)
     approximate = people.search("a pet hamster", top_k=100).results
     assert [h.id for h in exact] == [h.id for h in approximate]
     assert [h.score for h in exact] == pytest.approx([h.score for h in approximate], abs=1e-4)

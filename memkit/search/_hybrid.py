@@ -27,12 +27,12 @@ from memkit.search._temporal import TIME_TERMS, asks_when, in_any, named_periods
 from memkit.search._view import SearchView, cached_view
 from memkit.store._backend import Backend
 
-__all__ = ["EXACT_LIMIT", "POOL", "hybrid_search", "scope_equalities"]
+__all__ = ["FULL_SCORING_LIMIT", "POOL", "hybrid_search", "scope_equalities"]
 
 # Up to this many candidates, every one is scored exactly from its stored embedding
 # (a few hundred microseconds); beyond, Chroma's nearest neighbours stand in.
-EXACT_LIMIT = 2000
-# Beyond EXACT_LIMIT: how many of the best memories by each signal are scored in full.
+FULL_SCORING_LIMIT = 2000
+# Beyond FULL_SCORING_LIMIT: how many of the best memories by each signal are scored in full.
 # Past the first few dozen by both the dense and the keyword score, a memory is very
 # unlikely to reach the top.
 POOL = 50
@@ -52,16 +52,16 @@ def hybrid_search(
     """(id, score in [0, 1]) of the ``top_k`` best memories matching the filter ``chroma``
     was translated from (``chroma.source``), best first.
 
-    Every signal is an array over the candidates, by
-    their position in ``SearchView.ids``; NaN marks a memory not scored (beyond
-    EXACT_LIMIT, only the pool is). Up to EXACT_LIMIT candidates, the view comes from the
-    store's cache (``memkit.search._view``) when the same candidates were searched before.
+    Every signal is an array over the candidates, by their position in ``SearchView.ids``;
+    NaN marks a memory not scored (beyond FULL_SCORING_LIMIT, only the pool is). Up to
+    FULL_SCORING_LIMIT candidates, the view comes from search's cache (``cached_view``)
+    when the same candidates were searched before.
     """
     hashes = _candidates(backend, chroma)
     if not hashes:
         return []
     keywords = backend.records.keywords
-    exact = len(hashes) <= EXACT_LIMIT
+    exact = len(hashes) <= FULL_SCORING_LIMIT
     view = cached_view(keywords, hashes) if exact else SearchView(keywords.docs(hashes))
     if not view.size:
         return []

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from memkit._domain import WriteSet, epoch_to_datetime
 from memkit.config import MemoryConfig
 from memkit.errors import ConfigError, VectorStoreError
 from memkit.models import QuarantinedMemory, StoreHealth, StoreRepair
@@ -43,7 +44,7 @@ from memkit.store._index_writer import IndexWriter, replay_journal
 from memkit.store._lock import lock_all
 from memkit.store._paths import sqlite_file, writable_directory
 from memkit.store._quarantine import index_memories, retry_quarantined
-from memkit.store._records import ENTITY_FIELDS, RecordStore, WriteSet, epoch_to_datetime
+from memkit.store._records import ENTITY_FIELDS, RecordStore
 
 __all__ = ["Backend", "RepairReport", "open_backend"]
 

@@ -27,10 +27,11 @@ from chromadb.api.types import WhereDocument
 from chromadb.config import Settings
 from chromadb.errors import ChromaError
 
+from memkit._domain import StoredMemory
 from memkit.config import ChromaConfig
 from memkit.errors import VectorStoreError
 from memkit.store._layout import chroma_metadata
-from memkit.store._records import RecordStore, StoredMemory
+from memkit.store._records import RecordStore
 
 __all__ = ["VectorIndex"]
 

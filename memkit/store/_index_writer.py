@@ -31,10 +31,11 @@ from __future__ import annotations
 import logging
 import threading
 
+from memkit._domain import StoredMemory, WriteSet
 from memkit.errors import VectorStoreError
 from memkit.store._index import VectorIndex
 from memkit.store._quarantine import forget_refused, index_memories, upsert_isolating
-from memkit.store._records import RecordStore, StoredMemory, WriteSet
+from memkit.store._records import RecordStore
 
 __all__ = ["LINGER", "IndexWriter", "replay_journal"]
 

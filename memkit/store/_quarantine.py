@@ -31,9 +31,10 @@ from collections.abc import Sequence
 import httpx
 from chromadb.errors import ChromaError
 
+from memkit._domain import StoredMemory
 from memkit.errors import VectorStoreError
 from memkit.store._index import VectorIndex
-from memkit.store._records import RecordStore, StoredMemory
+from memkit.store._records import RecordStore
 
 __all__ = [
     "forget_refused",
