@@ -286,7 +286,7 @@ class RecordStore:
         """id -> text hash of every memory whose id fields equal ``scope``'s values."""
         query = _hashes_of_scope(frozenset(scope))
         with self._guard(), self._engine.connect() as conn:
-            return dict(conn.execute(query, dict(scope)).tuples().all())
+            return dict(conn.execute(query, dict(scope)).all())
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """id -> stored embedding, without the rest of the record."""
