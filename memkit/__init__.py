@@ -1,5 +1,8 @@
 """memkit: long-term memory for AI agents, on your own machine by default.
 
+The public names: Memory and AsyncMemory, their configuration, the result models, the
+errors, and the Extractor and Embedder protocols for bringing your own.
+
 from memkit import Memory
 memory = Memory()
 memory.add("I'm a vegetarian", user_id="alex")
@@ -7,6 +10,7 @@ memory.search("what does alex eat?", user_id="alex")
 """
 
 from memkit._async_memory import AsyncMemory
+from memkit._embedder import Embedder
 from memkit._memory import Memory
 from memkit.config import MemoryConfig
 from memkit.errors import (
@@ -22,21 +26,53 @@ from memkit.errors import (
     StoreLockedError,
     VectorStoreError,
 )
+from memkit.extract import ExtractionContext, Extractor
+from memkit.models import (
+    AddEvent,
+    AddResult,
+    BatchResult,
+    EntityInfo,
+    HistoryEntry,
+    MemoryRecord,
+    MessageResult,
+    Page,
+    SearchHit,
+    SearchResult,
+    StoreHealth,
+    TranscriptMessage,
+    UsersResult,
+)
 
 __all__ = [
+    "AddEvent",
+    "AddResult",
     "AsyncMemory",
     "BatchLimitError",
+    "BatchResult",
     "ConfigError",
+    "Embedder",
+    "EntityInfo",
+    "ExtractionContext",
     "ExtractionError",
+    "Extractor",
+    "HistoryEntry",
     "InvalidFilterError",
     "InvalidInputError",
     "MemkitError",
     "Memory",
     "MemoryConfig",
     "MemoryNotFoundError",
+    "MemoryRecord",
+    "MessageResult",
     "MetadataError",
+    "Page",
     "RecordStoreError",
+    "SearchHit",
+    "SearchResult",
+    "StoreHealth",
     "StoreLockedError",
+    "TranscriptMessage",
+    "UsersResult",
     "VectorStoreError",
 ]
 
