@@ -682,14 +682,15 @@ class MemkitSystem:
             ),
         ]
         rows.append(_chroma_journal_rows(records, memory.config.home()))
-        views = records.keywords._views  # the SearchView cache
+        from memkit.search._view import forget_views  # the SearchView cache
+
         probe_query = wl.probe_searches[0][1]
 
         def rank() -> Any:  # search without its embed call and result rows
             return memory._nearest(probe_query, vector, scope, TOP_K)
 
         def rank_cold() -> Any:
-            views.clear()
+            forget_views(records.keywords)
             return rank()
 
         rows.append(

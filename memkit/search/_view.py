@@ -24,7 +24,7 @@ from memkit.search._bm25 import Postings, postings
 from memkit.search._ranking import SESSION_GAP, Placed, Timeline
 from memkit.store._keyword_index import KeywordIndex
 
-__all__ = ["SearchView", "ViewCache", "cached_view", "view_key"]
+__all__ = ["SearchView", "ViewCache", "cached_view", "forget_views", "view_key"]
 
 
 class _Doc(Placed, Protocol):
@@ -138,3 +138,9 @@ def cached_view(keywords: KeywordIndex, hashes: Mapping[str, str]) -> SearchView
         view = SearchView(keywords.docs(hashes, embeddings=True))
         cache.put(key, view)
     return view
+
+
+def forget_views(keywords: KeywordIndex) -> None:
+    """Drop the views kept for one store (the benchmarks time a search that builds them)."""
+    with _CACHES_LOCK:
+        _CACHES.pop(keywords, None)
