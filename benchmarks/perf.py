@@ -1332,7 +1332,7 @@ exact cosine, so the tables above measure search as it is now, with Chroma out o
 PROFILE_NOTES = """\
 What changed:
 
-1. **Index reads pinned to one entity come from the record store** (`core/store/exact.py`,
+1. **Index reads pinned to one entity come from the record store** (`memkit/search/_exact.py`,
    `VectorIndex.matching` / `query`). Embedded Chroma's filtered `get` / `query` cost follows
    the collection, not the filter: a user's 10 memories cost 1.1 ms at 1k memories, 4 ms at
    10k, 40 ms at 50k (unfiltered: 0.5–1.3 ms). When the pushed-down `where` pins an entity id
@@ -1344,24 +1344,24 @@ What changed:
    expressions and a float compared with an int stay Chroma's call. Used by `get_all`, the
    candidates of a filtered search, `delete_all` and the extractor's similar-memory lookups.
    Embedded stores only: a Chroma server keeps answering its own queries.
-2. **Embedding runs cut by length** (`core/embedder.py`). Texts were sorted by token count and
+2. **Embedding runs cut by length** (`memkit/_embedder.py`). Texts were sorted by token count and
    cut every 64, padded to the longest. On one onnxruntime thread a run costs about 1 ms plus
    0.17 ms per token slot, padding included, and batching does not make a token cheaper on this
    CPU; a small dynamic programme now cuts the sorted texts where padding would cost more than
    another run. The vectors are identical (largest difference 0.0 on the benchmark's lists).
-3. **Record-store reads** (`core/store/records.py`): `get_many` (every search's result rows,
+3. **Record-store reads** (`memkit/store/_records.py`): `get_many` (every search's result rows,
    every update and delete) and `history` use statements built once, so SQLAlchemy reuses the
    compiled form instead of rebuilding its cache key, and rows are read by position.
 4. **One journal statement per write**: the journal rows the index has taken and the older rows
    of the memories being written are cleared by one `DELETE` in the write's own transaction.
-5. **Chroma's own SQLite file in WAL mode** (`core/store/index.py`, embedded only). Chroma
+5. **Chroma's own SQLite file in WAL mode** (`memkit/store/_index.py`, embedded only). Chroma
    commits each write with a rollback journal, several fsyncs; memkit sets the file to WAL
    before Chroma opens it (the mode is stored in the file and Chroma keeps it), so an index
    write syncs once. Every add, update and delete writes the index once, and for a single
    message that write is the largest part of the add. The index stays derived: after a crash
    memkit checks it against the record store and repairs whatever Chroma lost.
-6. **Hybrid ranking on arrays, kept per candidate set** (`core/search_view.py`,
-   `core/hybrid.py`, `core/ranking.py`). Ranking scored each candidate in Python (a dict per
+6. **Hybrid ranking on arrays, kept per candidate set** (`memkit/search/_view.py`,
+   `memkit/search/_hybrid.py`, `memkit/search/_ranking.py`). Ranking scored each candidate in Python (a dict per
    signal, a loop per memory for fusion, time cues and neighbouring context). It now builds,
    per candidate set, the embedding matrix, the timeline links (each memory's neighbour
    before and after it) and the term postings as numpy arrays, and scores all candidates at
@@ -1370,7 +1370,7 @@ What changed:
    since (a write changes the key); consecutive searches of one user reuse them. Every
    candidate of a small scope is now scored (before: a pool of the 50 best by each signal);
    LoCoMo recall is unchanged (R@10 0.746) and its hybrid p50 went from 9.9 to 7.1 ms.
-7. **Chroma written in the background, group-committed** (`core/store/index_writer.py`,
+7. **Chroma written in the background, group-committed** (`memkit/store/_index_writer.py`,
    embedded stores). An add, update or delete returns once the record store has committed it
    (with its journal row); a background thread applies committed writes to Chroma, lingering
    50 ms so that writes arriving meanwhile share one Chroma call (a one-record upsert costs
