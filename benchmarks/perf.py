@@ -1362,8 +1362,8 @@ What changed:
    memkit checks it against the record store and repairs whatever Chroma lost.
 6. **Hybrid ranking on arrays, kept per candidate set** (`memkit/search/_view.py`,
    `memkit/search/_hybrid.py`, `memkit/search/_ranking.py`). Ranking scored each candidate in
-   Python (a dict per signal, a loop per memory for fusion, time cues and neighbouring context). It now builds,
-   per candidate set, the embedding matrix, the timeline links (each memory's neighbour
+   Python (a dict per signal, a loop per memory for fusion, time cues and neighbouring
+   context). It now builds, per candidate set, the embedding matrix, the timeline links (each memory's neighbour
    before and after it) and the term postings as numpy arrays, and scores all candidates at
    once (BM25, fusion, lifts, context). The arrays are cached per store, keyed by the
    candidates' ids *with their text hashes*, so a cached view is exact whatever was written
