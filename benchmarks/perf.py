@@ -1361,15 +1361,16 @@ What changed:
    message that write is the largest part of the add. The index stays derived: after a crash
    memkit checks it against the record store and repairs whatever Chroma lost.
 6. **Hybrid ranking on arrays, kept per candidate set** (`memkit/search/_view.py`,
-   `memkit/search/_hybrid.py`, `memkit/search/_ranking.py`). Ranking scored each candidate in
-   Python (a dict per signal, a loop per memory for fusion, time cues and neighbouring
-   context). It now builds, per candidate set, the embedding matrix, the timeline links (each memory's neighbour
-   before and after it) and the term postings as numpy arrays, and scores all candidates at
-   once (BM25, fusion, lifts, context). The arrays are cached per store, keyed by the
-   candidates' ids *with their text hashes*, so a cached view is exact whatever was written
-   since (a write changes the key); consecutive searches of one user reuse them. Every
-   candidate of a small scope is now scored (before: a pool of the 50 best by each signal);
-   LoCoMo recall is unchanged (R@10 0.746) and its hybrid p50 went from 9.9 to 7.1 ms.
+   `memkit/search/_hybrid.py`, `memkit/search/_ranking.py`). Ranking scored each candidate
+   in Python (a dict per signal, a loop per memory for fusion, time cues and neighbouring
+   context). It now builds, per candidate set, the embedding matrix, the timeline links
+   (each memory's neighbour before and after it) and the term postings as numpy arrays, and
+   scores all candidates at once (BM25, fusion, lifts, context). The arrays are cached per
+   store, keyed by the candidates' ids *with their text hashes*, so a cached view is exact
+   whatever was written since (a write changes the key); consecutive searches of one user
+   reuse them. Every candidate of a small scope is now scored (before: a pool of the 50 best
+   by each signal); LoCoMo recall is unchanged (R@10 0.746) and its hybrid p50 went from 9.9
+   to 7.1 ms.
 7. **Chroma written in the background, group-committed** (`memkit/store/_index_writer.py`,
    embedded stores). An add, update or delete returns once the record store has committed it
    (with its journal row); a background thread applies committed writes to Chroma, lingering
