@@ -129,7 +129,7 @@ def to_chroma(node: FilterNode | None) -> ChromaFilter:
     if node is None:
         return ChromaFilter(None, None, None)
     part = _translate(node, negate=False)
-    if part.is_false or part.where is False or part.doc is False:
+    if part.where is False or part.doc is False:  # part.is_false, spelled out for mypy
         return ChromaFilter(MATCH_NONE, None, None, node)
     return ChromaFilter(
         None if part.where is True else part.where,
