@@ -3,6 +3,11 @@
 ``update`` and ``delete`` are batches of one, so single and batch calls share the rules:
 every item is checked before anything is written, an unknown id changes nothing, and each
 change is a history row written with it under the store's write lock.
+
+A new text gets the categories of the new text (``categorize``, the facade's choice):
+categories select what a spoken topic delete ("Delete all of my food preferences")
+removes, so a memory rewritten from "Loves pizza" to "Watches football" that kept
+``food_preferences`` would be deleted by it. A metadata-only change keeps them.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ def update_many(
     backend: Backend,
     embedder: Embedder,
     clock: Callable[[], float],
+    categorize: Callable[[str], Sequence[str]],
     items: Sequence[Mapping[str, Any]],
     name: str,
 ) -> list[StoredMemory]:
-    """Apply ``{"memory_id", "text"?, "metadata"?}`` items, all or nothing."""
+    """Apply ``{"memory_id", "text"?, "metadata"?}`` items, all or nothing; a changed
+    text is re-embedded and re-categorised (``categorize``)."""
     changes: list[tuple[str, str | None, dict[str, Any] | None]] = []
     for i, item in enumerate(items):
         check_id(item.get("memory_id"), f"{name}[{i}].memory_id" if len(items) > 1 else "memory_id")
@@ -58,7 +65,12 @@ def update_many(
             old = current[memory_id]
             new = old.evolve(updated_at=max(now, old.created_at))
             if text is not None and text in vectors:
-                new = new.evolve(memory=text, hash=text_hash(text), embedding=vectors[text])
+                new = new.evolve(
+                    memory=text,
+                    hash=text_hash(text),
+                    embedding=vectors[text],
+                    categories=list(dict.fromkeys(categorize(text))),
+                )
             if metadata is not None:
                 new = new.evolve(metadata=metadata)
             writes.updates.append(new)

@@ -10,6 +10,7 @@ Chroma as the derived vector and filter index. This module is the public surface
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -59,7 +60,7 @@ from memkit._transcripts import (
 from memkit._usage import usage_totals
 from memkit.config import MemoryConfig, load_config
 from memkit.errors import ConfigError, InvalidInputError, MemoryNotFoundError
-from memkit.extract._categories import normalize_categories
+from memkit.extract._categories import Categorizer, normalize_categories
 from memkit.extract._interface import Extractor
 from memkit.filters._chroma import ChromaFilter
 from memkit.models import (
@@ -146,6 +147,17 @@ class Memory:
         from memkit.extract._rules import RuleExtractor
 
         return RuleExtractor(self.categories)
+
+    @functools.cached_property
+    def _categorizer(self) -> Categorizer:
+        """Categories for a text changed by ``update``: the offline categoriser over the
+        configured list, whichever extractor runs. An update by id makes no LLM call (it
+        is a plain edit, cheap and never failing on a model), and the offline rule
+        extractor tags its own memories with this same categoriser."""
+        return Categorizer(self.categories)
+
+    def _categorize(self, text: str) -> tuple[str, ...]:
+        return self._categorizer.categorize(text)
 
     @property
     def backend(self) -> Backend:
@@ -321,22 +333,32 @@ class Memory:
         *,
         data: str | None = None,
     ) -> MemoryRecord:
-        """Change the text (re-embedded), the metadata (replaced), or both; recorded in history.
+        """Change the text, the metadata (replaced), or both; recorded in history.
 
-        ``data=`` is accepted as mem0's name for ``text``.
+        A new text is re-embedded and its categories are recomputed from it by the offline
+        categoriser (no LLM call, whichever extractor is configured), so a topic delete
+        ("Delete all of my food preferences") follows what the memory now says. A
+        metadata-only update keeps the categories. ``data=`` is accepted as mem0's name
+        for ``text``.
         """
         item: dict[str, Any] = {"memory_id": memory_id, "text": text if text is not None else data}
         if metadata is not None:
             item["metadata"] = metadata
-        (updated,) = update_many(self.backend, self.embedder, self._clock, [item], "update")
+        (updated,) = update_many(
+            self.backend, self.embedder, self._clock, self._categorize, [item], "update"
+        )
         current_outcome().counts = {"UPDATE": 1}
         return updated.to_model()
 
     @monitored("batch_update")
     def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
-        """Up to 1000 ``{"memory_id", "text"?, "metadata"?}`` in one transaction, all or nothing."""
+        """Up to 1000 ``{"memory_id", "text"?, "metadata"?}`` in one transaction, all or nothing.
+
+        Each item follows ``update``'s rules (a new text gets new categories)."""
         items = check_batch(memories, "batch_update")
-        updated = update_many(self.backend, self.embedder, self._clock, items, "batch_update")
+        updated = update_many(
+            self.backend, self.embedder, self._clock, self._categorize, items, "batch_update"
+        )
         current_outcome().counts = {"UPDATE": len(updated)}
         return BatchResult(
             message=f"Successfully updated {len(updated)} memories", count=len(updated)
