@@ -122,7 +122,7 @@ _AGE = re.compile(r"\b(?:\d{1,3} years? old|age is \d|is \d{1,3}$|turned \d{1,3}
 _GENERIC = word_set(
     """detail details info information related relating thing things stuff other misc general
     any anything everything category categories memory memories data about like such
-    including include includes e g etc preference preferences"""
+    including include includes e g etc preference preferences likes dislikes person people"""
 )
 
 
@@ -206,6 +206,8 @@ class Categorizer:
         phrases = _stem_phrases(lexicon)
         exact = {entry for entry in lexicon.split() if entry.startswith("=")}
         own = [w for w in words(f"{name.replace('_', ' ')} {description}") if _distinctive(w)]
+        if len(words(name)) == 1 and name not in _LEXICON:  # a one-word name is its own keyword
+            own.extend(words(name))
         phrases.extend((f"={w}",) if f"={w}" in exact else (stem(w),) for w in own)
         return list(dict.fromkeys(phrases))
 

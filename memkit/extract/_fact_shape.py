@@ -53,12 +53,25 @@ _DIET_STOP = re.compile(
     r"|can not eat|is not eating)(?: eating)? (?P<v>[\w-]+)"
 )
 
+_OCCUPATIONS = "|".join(
+    """nurse teacher engineer developer programmer doctor physician surgeon pilot lawyer
+    accountant designer chef cook architect dentist pharmacist scientist researcher professor
+    lecturer student barista waiter waitress cashier consultant manager analyst journalist
+    writer photographer electrician plumber carpenter mechanic firefighter paramedic
+    veterinarian vet therapist psychologist librarian translator salesperson realtor banker
+    farmer driver artist musician actor actress freelancer""".split()
+)
 _SLOT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("residence", re.compile(r"^(?:lives|is living|resides|is based|has moved|moved|is moving"
-                             r"|relocated) (?:in|to) (?P<v>.+)$")),
+                             r"|relocated) (?:in|to|at) (?P<v>.+)$")),
     ("employer", re.compile(r"^(?:works|is working) (?:at|for) (?P<v>.+?)(?: as .*)?$")),
     ("job", re.compile(r"^(?:works|is working) (?:(?:at|for) .+? )?as (?:a |an )?(?P<v>.+)$")),
     ("age", re.compile(r"^(?:is|turned|age is) (?P<v>\d{1,3})(?: years old)?$")),
+    ("relationship", re.compile(r"^(?:is|got|has got|just got|recently got) (?:now )?"
+                                r"(?P<v>single|married|divorced|engaged|widowed|separated"
+                                r"|in a relationship|dating)\b")),
+    ("job", re.compile(rf"^(?:is|became|has become|is now|works as) (?:a|an) (?:\w+ )?"
+                       rf"(?P<v>{_OCCUPATIONS})$")),
     ("name", re.compile(r"^(?:name is|is called|is named|goes by) (?P<v>.+)$")),
     ("origin", re.compile(r"^(?:is from|comes from|was born in) (?P<v>.+)$")),
 ]  # fmt: skip
@@ -70,7 +83,9 @@ _NOT_A_SLOT_START = _SPEAKER_FIRST | _BE | _HAVE | word_set("not like likes love
 _SLOT_NOUNS = word_set(
     """name favorite birthday age email phone number address job title role occupation
     hometown nationality height weight size color colour team language religion pronouns
-    gender zodiac sign employer school university major salary"""
+    gender zodiac sign employer school university major salary code pin passcode password
+    passphrase combination username handle plate wifi locker wife husband partner girlfriend
+    boyfriend fiance fiancee boss manager landlord doctor dentist therapist status"""
 )
 _LEADING_ADVERBS = re.compile(r"^(?:(?:now|currently|recently|just|still|also|really) )+")
 
@@ -210,6 +225,9 @@ def duplicate(new: Shape, old: Shape, score: float) -> bool:
         return new.words - old.words <= {new.head}
     if new.words == old.words or (new.words <= old.words and new.head == old.head):
         return True
+    # "Likes thing1_5" is not "Likes thing0_5", however close their embeddings are.
+    if any(any(c.isdigit() for c in w) for w in new.words ^ old.words):
+        return False
     return score >= _DUPLICATE_SCORE
 
 

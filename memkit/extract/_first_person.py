@@ -13,10 +13,21 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import NamedTuple
+
+from lemminflect import getAllLemmas, getInflection
 
 from memkit._text import word_set
 
-__all__ = ["SECOND_PERSON", "finish", "pronouns", "rewrite_first_person", "third_person"]
+__all__ = [
+    "SECOND_PERSON",
+    "Fact",
+    "finish",
+    "pronouns",
+    "rewrite_facts",
+    "rewrite_first_person",
+    "third_person",
+]
 
 _I = re.IGNORECASE
 
@@ -129,12 +140,52 @@ def _normalise_subject(text: str) -> str:
 
 def rewrite_first_person(sentence: str) -> list[str]:
     """Facts in memory style from one declarative sentence; [] when it is not about the speaker."""
+    return [fact.text for fact in rewrite_facts(sentence)]
+
+
+class Fact(NamedTuple):
+    """A rewritten fact; ``owned`` when its subject is something of the speaker's ("Sister
+    lives in Rome", "Name is Alex"), so a named speaker's form is "Ann's sister ..." rather
+    than "Ann lives ..."."""
+
+    text: str
+    owned: bool = False
+
+
+def rewrite_facts(sentence: str) -> list[Fact]:
+    """:func:`rewrite_first_person`, saying which facts have the speaker's thing as subject."""
     sentence = _normalise_subject(sentence)
-    clauses = [sentence] if _WITH_SUBJECT.match(sentence) else _clauses(sentence)
-    facts: list[str] = []
+    clauses = [sentence] if _with_subject(sentence) else _clauses(sentence)
+    facts: list[Fact] = []
+    person = None  # "my sister" of an earlier clause, which a later "her" refers to
     for clause in clauses:
+        if person is not None:
+            clause = _OBJECT_PRONOUN.sub(person, clause, count=1)
         facts.extend(_clause_facts(clause))
+        m = _KIN_SUBJECT.match(clause)
+        person = m.group("who").lower() if m else None
     return facts
+
+
+# "My sister lives in Rome and I visit her": "her" is the sister.
+_KIN_SUBJECT = re.compile(
+    r"^(?:my|our) (?P<who>(?:little |big |older |younger )?(?:sister|brother|mother|mom|mum"
+    r"|father|dad|wife|husband|partner|son|daughter|girlfriend|boyfriend|grandma|grandpa"
+    r"|grandmother|grandfather|aunt|uncle|cousin|niece|nephew|friend|best friend|boss"
+    r"|neighbou?r|roommate|fianc[eé]e?))\b",
+    _I,
+)
+_OBJECT_PRONOUN = re.compile(r"(?<=\w )\b(?:her|him|them)\b(?! own)", _I)
+
+
+def _with_subject(sentence: str) -> re.Match[str] | None:
+    """ "My wife and I went to Paris": a shared subject, when the part before "and I" is a
+    noun phrase ("my wife"), not a clause of its own ("my sister lives in Rome")."""
+    m = _WITH_SUBJECT.match(sentence)
+    if m is None:
+        return None
+    who = (m.group("a") or m.group("b")).split()
+    return m if len(who) <= 3 and not _has_verb(who) else None
 
 
 def _clauses(sentence: str) -> list[str]:
@@ -152,25 +203,105 @@ def _clauses(sentence: str) -> list[str]:
     return out
 
 
-def _clause_facts(clause: str) -> list[str]:
+def _clause_facts(clause: str) -> list[Fact]:
     named = _name_facts(clause)
     if named is not None:
-        return named
-    m = _WITH_SUBJECT.match(clause)
+        return [Fact(fact, fact.startswith("Name is ")) for fact in named]
+    m = _with_subject(clause)
     if m:
         who = pronouns(m.group("a") or m.group("b"))
-        return [finish(f"{' '.join(_conjugate(m.group('vp').split()))} with {who}")]
+        return [Fact(finish(f"{' '.join(_conjugate(m.group('vp').split()))} with {who}"))]
     m = re.match(r"^(?:my|our) (?P<rest>[\w'-]+ \w.*)$", clause, flags=_I)
     rest = re.sub(r"^name's\b", "name is", m.group("rest"), flags=_I) if m else ""
     if m and _has_verb(rest.split()[1:]):
-        return [finish(pronouns(_inner_subjects(rest)))]
+        return [Fact(finish(pronouns(_inner_subjects(rest))), owned=True)]
     m = re.match(r"^(?:I|we)\s+(?P<vp>.+)$", clause, flags=_I)
     if m:
-        return [finish(_verb_phrase(m.group("vp")))]
+        first, *more = split_verb_phrases(m.group("vp"))
+        facts = [Fact(finish(_verb_phrase(first)))]
+        past = _is_past(first.split()[0].lower())
+        for vp in more:  # "explored the coast and hit some parks": "hit" is past too
+            verb = vp.split()[0].lower()
+            kept = past and verb in getInflection(verb, "VBD")
+            facts.append(Fact(finish(pronouns(vp) if kept else _verb_phrase(vp))))
+        return facts
     if _subjectless(clause):
         vp = clause if clause.split()[0].lower() not in _SUBJECTLESS_ING else f"am {clause}"
-        return [finish(_verb_phrase(vp))]
+        return [Fact(finish(_verb_phrase(vp)))]
     return []
+
+
+_VP_JOIN = re.compile(
+    r",?\s+(?:and|but|and then|and also|but also)\s+(?P<w>[a-z]+)\b(?:(?=\s(?P<after>\S+)))?"
+)
+_FUNCTION_WORDS = word_set(
+    """a an the my our his her their its this that these those some any in on at to for with from
+    by of into up out off over back down about around away as every all two three"""
+)
+
+
+def split_verb_phrases(vp: str) -> list[str]:
+    """ "work as a pilot and live in Oslo" -> two facts; "love cooking and travel" stays one.
+
+    A second verb phrase starts at "and"/"but" followed by a word that is a verb in the
+    first person: one lemminflect knows only as a verb, or a verb-or-noun followed by a
+    function word ("and live in", "and visit her"). A part that refers back ("and loved it")
+    stays with the part it refers to.
+    """
+    parts: list[str] = []
+    start = 0
+    starts = [0]
+    inflected: dict[int, str] = {}  # coordinated verbs kept in one fact: "and sells it"
+    for m in _VP_JOIN.finditer(vp):
+        word, after = m.group("w"), (m.group("after") or "").strip().lower()
+        before = vp[start : m.start()].split()
+        if not _starts_verb_phrase(word, after):
+            if len(before) == 1 and _base_verb(word):  # "run and swim"
+                inflected[m.start("w")] = word
+            continue
+        rest_end = vp.find(" and ", m.end())
+        nxt = vp[m.start("w") : rest_end if rest_end > 0 else len(vp)]
+        if _BACKREF.search(nxt):
+            if _base_verb(word):  # "bake bread and sell it"
+                inflected[m.start("w")] = word
+            continue
+        parts.append(vp[start : m.start()])
+        starts.append(m.start("w"))
+        start = m.start("w")
+    parts.append(vp[start:])
+    out = []
+    for begin, part in zip(starts, parts, strict=True):
+        for at, word in sorted(inflected.items(), reverse=True):
+            if begin <= at < begin + len(part):
+                i = at - begin
+                part = part[:i] + third_person(word) + part[i + len(word) :]
+        out.append(part.strip())
+    return [p for p in out if p]
+
+
+def _base_verb(word: str) -> bool:
+    return word in getAllLemmas(word).get("VERB", ()) and word not in _MODALS
+
+
+def _starts_verb_phrase(word: str, after: str) -> bool:
+    if word in _MODALS or word in ("am", "was", "have", "had"):
+        return True
+    lemmas = getAllLemmas(word)
+    verb = lemmas.get("VERB", ())
+    if not verb or (word not in verb and not _is_past(word)):
+        return False  # "lives", "cooking": not what follows "I"
+    if "NOUN" not in lemmas:
+        return True  # "live", "visit"... as verbs only (or adjectives)
+    # "drink wine", "visit her": a verb-or-noun taking an object; not "tea and milk in ...".
+    if after in _DETERMINERS:
+        return True
+    after_lemmas = getAllLemmas(after) if after else {}
+    return bool(after_lemmas) and set(after_lemmas) <= {"NOUN", "PROPN"}
+
+
+_DETERMINERS = word_set(
+    "a an the my our his her their its this that these those some any every him them me us"
+)
 
 
 def _has_verb(tokens: list[str]) -> bool:

@@ -23,21 +23,30 @@ from dataclasses import dataclass
 from memkit._text import STOPWORDS, content_words, stem, stems, word_set
 from memkit.extract._answers import answer_fact, last_question, substitute_referent
 from memkit.extract._deletes import DeleteRequest, parse_delete
-from memkit.extract._first_person import SECOND_PERSON, rewrite_first_person
+from memkit.extract._first_person import SECOND_PERSON, rewrite_facts
 from memkit.extract._interface import Message, Side
 from memkit.extract._sentences import split_sentences, strip_front, tidy
+from memkit.extract._speakers import speaker_name, with_subject
+from memkit.extract._statements import keep_statement
 
 __all__ = ["Statement", "read_messages"]
 
 
 @dataclass(frozen=True)
 class Statement:
-    """One fact, or one delete request, of one side; ``message`` is the message's index."""
+    """One fact, or one delete request, of one side; ``message`` is the message's index.
+
+    ``fact`` is the memory text, naming its subject when the message has a ``name``
+    (``_speakers``); ``speaker`` is that name. ``verbatim`` marks a sentence kept as said
+    (``_statements``) rather than rewritten.
+    """
 
     side: Side
     fact: str | None = None
     delete: DeleteRequest | None = None
     message: int = 0
+    speaker: str | None = None
+    verbatim: bool = False
 
 
 _I = re.IGNORECASE
@@ -72,11 +81,14 @@ _AGENT_CHATTER = re.compile(
 )
 
 
-def read_messages(messages: Sequence[Message], sides: Sequence[Side]) -> list[Statement]:
+def read_messages(
+    messages: Sequence[Message], sides: Sequence[Side], keep_statements: bool = True
+) -> list[Statement]:
     """Statements from the messages of the sides being written, in order.
 
     Other roles (and the other side) only lend context: the question a short
-    reply answers. System messages never give statements.
+    reply answers. System messages never give statements. ``keep_statements`` keeps
+    informative sentences that have no first-person form as said (off: dropped).
     """
     out: list[Statement] = []
     for i, msg in enumerate(messages):
@@ -86,32 +98,68 @@ def read_messages(messages: Sequence[Message], sides: Sequence[Side]) -> list[St
         question = None
         if prev is not None and prev.role in ("user", "assistant") and prev.role != msg.role:
             question = last_question(prev.content)
-        out.extend(_read_message(msg.content, msg.role, question, i))
+        reading = _Reading(msg.role, question, i, speaker_name(msg.name), keep_statements)
+        out.extend(reading.read(msg.content))
     return out
 
 
-def _read_message(content: str, side: Side, question: str | None, index: int) -> list[Statement]:
-    out: list[Statement] = []
-    for raw in split_sentences(content):
-        asked = raw.rstrip().endswith("?")
-        text = strip_front(tidy(raw))
-        if not text:
-            continue
-        request = parse_delete(text)
-        if request is not None:
-            out.append(Statement(side, delete=request, message=index))
-            continue
-        if asked or _QUESTION_START.match(text):
-            continue
-        for fact in rewrite_first_person(text):
-            fact = substitute_referent(fact, question)
-            if _worth_keeping(fact, side):
-                out.append(Statement(side, fact=fact, message=index))
-    if not out and question is not None:
-        answer = answer_fact(content, question)
-        if answer and _worth_keeping(answer, side):
-            out.append(Statement(side, fact=answer, message=index))
-    return out
+@dataclass(frozen=True)
+class _Reading:
+    """How one message is read: its side, the question it may answer, its speaker."""
+
+    side: Side
+    question: str | None
+    index: int
+    speaker: str | None
+    keep_statements: bool
+
+    def read(self, content: str) -> list[Statement]:
+        out: list[Statement] = []
+        for raw in split_sentences(content):
+            asked = raw.rstrip().endswith("?")
+            text = strip_front(tidy(raw))
+            if not text:
+                continue
+            request = parse_delete(text)
+            if request is not None:
+                out.append(Statement(self.side, delete=request, message=self.index))
+                continue
+            if asked or _QUESTION_START.match(text):
+                continue
+            facts = rewrite_facts(text)
+            for fact in facts:
+                said = without_listener(substitute_referent(fact.text, self.question))
+                if _worth_keeping(said, self.side):
+                    out.append(self._fact(said, fact.owned))
+            kept = None
+            if not facts and self.keep_statements:
+                kept = keep_statement(without_listener(text))
+            if kept is not None and _worth_keeping(kept, self.side):
+                out.append(self._fact(kept, owned=False, verbatim=True))
+        if self.question is not None and all(s.verbatim for s in out):
+            answer = answer_fact(content, self.question)  # a short reply: read with its question
+            if answer and _worth_keeping(answer, self.side):
+                return [self._fact(answer, owned=False)]
+        return out
+
+    def _fact(self, fact: str, owned: bool, verbatim: bool = False) -> Statement:
+        text = with_subject(fact, self.speaker, owned, verbatim)
+        return Statement(
+            self.side, fact=text, message=self.index, speaker=self.speaker, verbatim=verbatim
+        )
+
+
+_LISTENER_CLAUSE = re.compile(r"(?:[,;:]| -| but| so| and| maybe| if)\s")
+
+
+def without_listener(text: str) -> str:
+    """ "Made a chocolate cake, maybe you would like that" -> "Made a chocolate cake": a
+    trailing clause addressed to the listener is cut rather than losing the whole fact."""
+    m = SECOND_PERSON.search(text)
+    if m is None:
+        return text
+    cuts = [c.start() for c in _LISTENER_CLAUSE.finditer(text, 0, m.start())]
+    return text[: cuts[-1]].rstrip(" ,;:-") if cuts else text
 
 
 def _worth_keeping(fact: str, side: Side) -> bool:

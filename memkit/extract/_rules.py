@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from memkit.errors import InvalidInputError
 from memkit.extract._categories import Categorizer, normalize_categories
 from memkit.extract._deletes import DeleteRequest
-from memkit.extract._fact_shape import contradicts, duplicate, matches, richer, shape
+from memkit.extract._fact_shape import Shape, contradicts, duplicate, matches, richer, shape
 from memkit.extract._interface import (
     Event,
     ExistingMemory,
@@ -44,6 +44,7 @@ from memkit.extract._interface import (
     Side,
 )
 from memkit.extract._patterns import Statement, read_messages
+from memkit.extract._speakers import about
 
 __all__ = ["RuleExtractor"]
 
@@ -100,7 +101,8 @@ def _check_sides(sides: Sequence[Side]) -> list[Side]:
 class _SidePlan:
     """The decisions for one side of one ``add``: at most one ``similar`` call, one
     ``in_categories`` call and (for "forget everything") one ``all_memories`` call, then
-    pure rules."""
+    pure rules. Facts are compared only with memories about the same speaker
+    (``_speakers.about``), read without the speaker's name."""
 
     def __init__(self, extractor: RuleExtractor, side: Side, context: ExtractionContext):
         self.categories = extractor.categories
@@ -112,30 +114,29 @@ class _SidePlan:
     def run(self, statements: Iterable[Statement]) -> list[Operation]:
         said, requests = self._collect(statements)
         facts = _drop_superseded(said)
-        probes = [r.text for r in requests if _specific(r, self._request_categories(r))]
-        texts = facts + probes
+        probes = [r.text for r, _ in requests if _specific(r, self._request_categories(r))]
+        texts = [f.fact or "" for f in facts] + probes
         found = list(self.context.similar(texts, self.side)) if texts else []
         found += [[] for _ in range(len(texts) - len(found))]
         lookup = self._lookup_categories(requests, facts)
         by_category = list(self.context.in_categories(lookup, self.side)) if lookup else []
-        erase = any(r.kind == "all" for r in requests)
+        erase = any(r.kind == "all" for r, _ in requests)
         everything = list(self.context.all_memories(self.side)) if erase else []
         ops = self._deletes(requests, found[len(facts) :], by_category, everything)
         return ops + self._reconcile(facts, found[: len(facts)], by_category)
 
-    def _collect(
-        self, statements: Iterable[Statement]
-    ) -> tuple[list[tuple[int, str]], list[DeleteRequest]]:
-        """(message, fact) pairs and delete requests in order; a delete also cancels the
-        earlier facts it covers ("I live in Paris. Forget that I live in Paris.")."""
-        facts: list[tuple[int, str]] = []
-        requests: list[DeleteRequest] = []
+    def _collect(self, statements: Iterable[Statement]) -> tuple[list[Statement], list[_Request]]:
+        """Facts and delete requests (with their speaker) in order; a delete also cancels
+        the earlier facts it covers ("I live in Paris. Forget that I live in Paris.")."""
+        facts: list[Statement] = []
+        requests: list[_Request] = []
         for statement in statements:
             if statement.delete is not None:
-                facts = [f for f in facts if not self._covers(statement.delete, f[1])]
-                requests.append(statement.delete)
-            elif statement.fact and all(statement.fact != f for _, f in facts):
-                facts.append((statement.message, statement.fact))
+                request = (statement.delete, statement.speaker)
+                facts = [f for f in facts if not self._covers(request, f.fact or "")]
+                requests.append(request)
+            elif statement.fact and all(statement.fact != f.fact for f in facts):
+                facts.append(statement)
         return facts, requests
 
     def _request_categories(self, request: DeleteRequest) -> tuple[str, ...] | None:
@@ -151,42 +152,58 @@ class _SidePlan:
             return tuple(found) or None
         return None
 
-    def _lookup_categories(self, requests: list[DeleteRequest], facts: list[str]) -> list[str]:
+    def _lookup_categories(self, requests: list[_Request], facts: list[Statement]) -> list[str]:
         """Categories to list: those of category deletes, and those of diet facts (a diet
         change must reach every memory about eating meat, not only the nearest ones)."""
         wanted: list[str] = []
-        for request in requests:
+        for request, _ in requests:
             wanted.extend(self._request_categories(request) or ())
         for fact in facts:
-            if shape(fact).diet is not None:
-                wanted.extend(c for c in self.categorizer.categorize(fact) if c != "misc")
+            text = fact.fact or ""
+            if _shape_of(text, fact.speaker).diet is not None:
+                wanted.extend(c for c in self.categorizer.categorize(text) if c != "misc")
         return list(dict.fromkeys(wanted))
 
-    def _covers(self, request: DeleteRequest, fact: str) -> bool:
-        if request.kind == "all":
+    def _covers(self, request: _Request, text: str) -> bool:
+        """Whether a delete request names the memory (or earlier fact) ``text``: only what
+        is about the request's own speaker, and only what the request names."""
+        wanted, speaker = request
+        if wanted.kind == "all":
             return True
-        categories = self._request_categories(request)
+        own = about(text, speaker)
+        if own is None:
+            return False
+        categories = self._request_categories(wanted)
         if categories is not None:
-            return bool(set(self.categorizer.categorize(fact)) & set(categories))
-        return matches(request, fact, 0.0)
+            return bool(set(self.categorizer.categorize(text)) & set(categories))
+        return matches(wanted, own, 0.0)
 
     def _deletes(
         self,
-        requests: list[DeleteRequest],
+        requests: list[_Request],
         probe_hits: list[list[ExistingMemory]],
         by_category: list[ExistingMemory],
         everything: list[ExistingMemory],
     ) -> list[Operation]:
         ops: list[Operation] = []
         hits = iter(probe_hits)
-        for request in requests:
+        for request, speaker in requests:
             categories = self._request_categories(request)
             if request.kind == "all":
                 targets = everything
             elif categories is not None:
-                targets = [m for m in by_category if set(m.categories) & set(categories)]
+                targets = [
+                    m
+                    for m in by_category
+                    if set(m.categories) & set(categories) and about(m.text, speaker) is not None
+                ]
             else:
-                targets = [m for m in next(hits) if matches(request, m.text, m.score)]
+                targets = [
+                    m
+                    for m in next(hits)
+                    if (own := about(m.text, speaker)) is not None
+                    and matches(request, own, m.score)
+                ]
             for memory in targets:
                 if memory.id not in self.deleted:
                     self.deleted.add(memory.id)
@@ -195,7 +212,7 @@ class _SidePlan:
 
     def _reconcile(
         self,
-        facts: list[str],
+        facts: list[Statement],
         hits: list[list[ExistingMemory]],
         by_category: list[ExistingMemory],
     ) -> list[Operation]:
@@ -215,30 +232,35 @@ class _SidePlan:
 
     def _decide(
         self,
-        fact: str,
+        fact: Statement,
         ranked: list[ExistingMemory],
         scores: dict[str, float],
         claimed: set[str],
     ) -> list[Operation]:
-        new = shape(fact)
-        dup = next((m for m in ranked if duplicate(new, shape(m.text), scores.get(m.id, 0.0))),
-                   None)  # fmt: skip
-        contradicted = [m for m in ranked if m is not dup and contradicts(new, shape(m.text))]
+        text = fact.fact or ""
+        new = _shape_of(text, fact.speaker)
+        same: list[tuple[ExistingMemory, Shape]] = []
+        for m in ranked:
+            own = about(m.text, fact.speaker)
+            if own is not None:
+                same.append((m, shape(own)))
+        dup = next((m for m, old in same if duplicate(new, old, scores.get(m.id, 0.0))), None)
+        if dup is None:  # another speaker's memory saying the very same thing
+            dup = next((m for m in ranked if m.text == text), None)
+        contradicted = [m for m, old in same if m is not dup and contradicts(new, old)]
         if dup is not None:
             if dup.id in claimed:
                 return []  # a later statement of this add already replaced it
             claimed.add(dup.id)
-            return [self._op("NONE", fact, dup.id), *self._delete_all(contradicted, claimed)]
+            return [self._op("NONE", text, dup.id), *self._delete_all(contradicted, claimed)]
         replaced = [
-            m
-            for m in ranked
-            if m.id not in claimed and (m in contradicted or richer(new, shape(m.text)))
+            m for m, old in same if m.id not in claimed and (m in contradicted or richer(new, old))
         ]
         if not replaced:
-            return [self._op("ADD", fact, categories=self.categorizer.categorize(fact))]
+            return [self._op("ADD", text, categories=self.categorizer.categorize(text))]
         first, *rest = replaced
         claimed.add(first.id)
-        update = self._op("UPDATE", fact, first.id, self.categorizer.categorize(fact))
+        update = self._op("UPDATE", text, first.id, self.categorizer.categorize(text))
         return [update, *self._delete_all(rest, claimed)]
 
     def _delete_all(self, memories: list[ExistingMemory], claimed: set[str]) -> list[Operation]:
@@ -261,13 +283,25 @@ class _SidePlan:
         )
 
 
-def _drop_superseded(facts: list[tuple[int, str]]) -> list[str]:
+_Request = tuple[DeleteRequest, str | None]
+
+
+def _shape_of(text: str, speaker: str | None) -> Shape:
+    """The shape of a fact of this add: its text without the speaker's name."""
+    return shape(about(text, speaker) or text)
+
+
+def _drop_superseded(facts: list[Statement]) -> list[Statement]:
     """Within one add, a fact of a later message wins over an earlier one it repeats or
     replaces (the history example re-sends the first message with the second)."""
     kept = []
-    for i, (message, fact) in enumerate(facts):
-        old = shape(fact)
-        later = [shape(f) for m, f in facts[i + 1 :] if m > message]
+    for i, fact in enumerate(facts):
+        old = _shape_of(fact.fact or "", fact.speaker)
+        later = [
+            _shape_of(f.fact or "", f.speaker)
+            for f in facts[i + 1 :]
+            if f.message > fact.message and f.speaker == fact.speaker
+        ]
         if not any(duplicate(old, new, 0.0) or contradicts(new, old) or richer(new, old)
                    for new in later):  # fmt: skip
             kept.append(fact)
