@@ -77,6 +77,7 @@ from memkit.models import (
     UsersResult,
 )
 from memkit.search._exact import candidates as exact_candidates
+from memkit.search._scope_words import query_without_scope
 from memkit.store._backend import Backend, open_backend, release_backend
 
 __all__ = ["Memory"]
@@ -146,7 +147,12 @@ class Memory:
             )
         from memkit.extract._rules import RuleExtractor
 
-        return RuleExtractor(self.categories)
+        custom = self.config.categories is not None or bool(self.config.custom_instructions)
+        return RuleExtractor(
+            self.categories,
+            self.config.custom_instructions,
+            self.embedder.embed if custom else None,  # similarity only for custom topics
+        )
 
     @functools.cached_property
     def _categorizer(self) -> Categorizer:
@@ -255,8 +261,9 @@ class Memory:
         check_search_limits(top_k, threshold)
         scope = call_scope(user_id, agent_id, app_id, run_id)
         chroma = search_filter(filters, scope)
-        vector = self.embedder.embed([query])[0]
-        hits = self._nearest(query, vector, chroma, top_k)
+        text = query_without_scope(query, chroma.source)
+        vector = self.embedder.embed([text])[0]
+        hits = self._nearest(text, vector, chroma, top_k)
         results = search_hits(self.backend, hits, threshold)
         current_outcome().counts = {"results": len(results)}
         return SearchResult(results=results)

@@ -14,7 +14,9 @@ it would.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from memkit._text import STOPWORDS, stem, stems, word_set, words
 from memkit.errors import ConfigError
@@ -22,6 +24,7 @@ from memkit.errors import ConfigError
 __all__ = [
     "DEFAULT_CATEGORIES",
     "Categorizer",
+    "Embed",
     "normalize_categories",
 ]
 
@@ -101,9 +104,62 @@ _LEXICON: dict[str, str] = {
         hate setting""",
 }
 
+# Topics users name in custom categories and instructions that the defaults lack; a
+# category or instruction topic of one of these names (or an alias) gets the lexicon.
+_LEXICON.update(
+    {
+        "pets": """pet pets dog dogs puppy cat cats kitten vet veterinarian goldfish fish
+            hamster parrot bird rabbit bunny horse pony guinea-pig turtle tortoise lizard
+            leash litter aquarium kennel""",
+        "vehicles": """car cars vehicle drive drives driving driver tesla toyota honda bmw
+            audi ford volkswagen vw mercedes porsche volvo nissan hyundai kia subaru mazda
+            jeep chevrolet suv truck van motorbike motorcycle scooter garage mechanic
+            license licence mileage electric-car ev""",
+        "finance": """money bank banking account savings save saving budget invest investing
+            investment stock stocks shares crypto bitcoin mortgage loan debt credit card
+            salary income tax taxes pension retirement-fund insurance rent expense spending""",
+        "education": """school university college degree course class classes exam exams
+            study studying student teacher professor homework thesis phd master bachelor
+            graduate semester lecture tutor""",
+        "home": """home house apartment flat rent landlord roommate garden kitchen bedroom
+            furniture neighbour neighbor move moving mortgage""",
+        "politics": """politics political election vote voting party government president
+            senator congress parliament policy democrat republican liberal conservative""",
+        "religion": """religion religious church mosque temple synagogue faith pray prayer
+            god bible quran christian muslim jewish hindu buddhist""",
+        "security": """password passwords pin pins passcode code codes combination login
+            username credential credentials security secret""",
+        "shopping": """shop shopping buy bought purchase order store mall amazon delivery
+            sale discount""",
+    }
+)
+
 # Other names for a default category, so a list such as mem0's ["food", "sports"]
 # still gets the built-in lexicon.
 _ALIASES: dict[str, str] = {
+    "pet": "pets",
+    "animals": "pets",
+    "car": "vehicles",
+    "cars": "vehicles",
+    "vehicle": "vehicles",
+    "driving": "vehicles",
+    "money": "finance",
+    "finances": "finance",
+    "financial": "finance",
+    "banking": "finance",
+    "housing": "home",
+    "political": "politics",
+    "passwords": "security",
+    "pins": "security",
+    "codes": "security",
+    "credentials": "security",
+    "school": "education",
+    "diet": "food_preferences",
+    "fitness": "sports",
+    "medical": "health",
+    "wellness": "health",
+    "job": "professional_details",
+    "career": "professional_details",
     "food": "food_preferences",
     "personal": "personal_details",
     "professional": "professional_details",
@@ -181,28 +237,42 @@ def _stem_phrases(text: str) -> list[tuple[str, ...]]:
     ]
 
 
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+# Similarity fallback: a fact takes the closest category label when it is at least this
+# close and clearly closer than the next one (all-MiniLM-L6-v2 cosine; measured on the
+# golden corpus's custom-category scripts, tests/golden).
+_SIMILARITY_MIN = 0.30
+_SIMILARITY_MARGIN = 0.05
+_WEAK = frozenset({"misc", "user_preferences"})
+
+
 class Categorizer:
     """Tags a fact with the configured categories whose keywords it mentions.
 
     Default categories use a built-in lexicon; every category also matches the
-    words of its own name and description, so custom categories work without a
-    model. ``misc`` is the fallback only when it is configured.
+    words of its own name and description, and a category named after a known topic
+    ("pets", "cars", "fitness") gets that topic's lexicon, so custom categories work
+    without a model. With ``embed`` (the store's embedder), a fact no keyword places
+    goes to the category whose name and description it is clearly closest to.
+    ``misc`` is the fallback only when it is configured.
 
-        >>> Categorizer({"pets": "Dogs, cats and other animals"}).categorize("Has a dog")
+        >>> Categorizer({"pets": "", "cars": ""}).categorize("Has a dog")
         ('pets',)
     """
 
-    def __init__(self, categories: Mapping[str, str]) -> None:
+    def __init__(self, categories: Mapping[str, str], embed: Embed | None = None) -> None:
         self.categories: dict[str, str] = dict(categories)
         self._phrases: dict[str, list[tuple[str, ...]]] = {
             name: self._phrases_for(name, description)
             for name, description in self.categories.items()
         }
+        self._embed = embed
+        self._labels: np.ndarray | None = None
 
     @staticmethod
     def _phrases_for(name: str, description: str) -> list[tuple[str, ...]]:
-        builtin = _ALIASES.get(name, name)
-        lexicon = _LEXICON.get(builtin, "")
+        lexicon = _lexicon(name)
         phrases = _stem_phrases(lexicon)
         exact = {entry for entry in lexicon.split() if entry.startswith("=")}
         own = [w for w in words(f"{name.replace('_', ' ')} {description}") if _distinctive(w)]
@@ -218,11 +288,28 @@ class Categorizer:
         exact = {f"={part}" for part in parts}
         found = [name for name, phrases in self._phrases.items() if _mentions(read, exact, phrases)]
         found.extend(self._by_pattern(text, found))
+        if not set(found) - _WEAK:
+            found.extend(self._by_similarity(text))
         if "user_preferences" in found and len(found) > 1:
             found.remove("user_preferences")  # only when no topic category fits
         if not found and "misc" in self.categories:
             found.append("misc")
         return tuple(name for name in self.categories if name in found)
+
+    def _by_similarity(self, text: str) -> list[str]:
+        names = [n for n in self.categories if n not in _WEAK]
+        if self._embed is None or not names:
+            return []
+        if self._labels is None:
+            labels = [f"{n.replace('_', ' ')} {self.categories[n]}".strip() for n in names]
+            self._labels = np.asarray(self._embed(labels))
+        scores = self._labels @ np.asarray(self._embed([text]))[0]
+        order = np.argsort(-scores)
+        best = float(scores[order[0]])
+        second = float(scores[order[1]]) if len(order) > 1 else -1.0
+        if best >= _SIMILARITY_MIN and best - second >= _SIMILARITY_MARGIN:
+            return [names[int(order[0])]]
+        return []
 
     def _by_pattern(self, text: str, found: Iterable[str]) -> list[str]:
         extra = []
@@ -236,6 +323,22 @@ class Categorizer:
         ):
             extra.append("personal_details")
         return extra
+
+
+def _lexicon(name: str) -> str:
+    """The built-in keywords for a category or topic name: its own lexicon, an alias's, or
+    those of the default categories its words name ("fitness and wellbeing")."""
+    builtin = _ALIASES.get(name, name)
+    if builtin in _LEXICON:
+        return _LEXICON[builtin]
+    named = words(name.replace("_", " "))
+    read = set(stems(named)) | {f"={w}" for w in named}
+    topics = [
+        key
+        for key, lexicon in _LEXICON.items()
+        if key not in _WEAK and read & {p[0] for p in _stem_phrases(lexicon) if len(p) == 1}
+    ]
+    return " ".join(_LEXICON[key] for key in topics)
 
 
 def _distinctive(word: str) -> bool:

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from memkit.errors import InvalidInputError
-from memkit.extract._categories import Categorizer, normalize_categories
+from memkit.extract._categories import Categorizer, Embed, normalize_categories
 from memkit.extract._deletes import DeleteRequest
 from memkit.extract._fact_shape import Shape, contradicts, duplicate, matches, richer, shape
 from memkit.extract._interface import (
@@ -43,6 +43,7 @@ from memkit.extract._interface import (
     Plan,
     Side,
 )
+from memkit.extract._instructions import Topic, parse_instructions
 from memkit.extract._patterns import Statement, read_messages
 from memkit.extract._speakers import about
 
@@ -53,7 +54,11 @@ class RuleExtractor:
     """The default extractor: offline, deterministic, no model and no network.
 
     ``categories`` is the project's category list (None for the defaults); it is
-    validated here, so a bad entry fails at construction.
+    validated here, so a bad entry fails at construction. ``instructions`` are the
+    project's custom instructions, of which the topics to keep or ignore are honoured
+    (``_instructions``). ``embed`` (the store's embedder) lets custom categories and
+    instruction topics match by similarity where no keyword does. ``keep_statements``
+    keeps informative sentences with no first-person form as said (``_statements``).
 
         >>> class NoMemoriesYet:  # an ExtractionContext: what the entity already has
         ...     def similar(self, texts, side): return [[] for _ in texts]
@@ -67,9 +72,20 @@ class RuleExtractor:
         ADD Is allergic to nuts ('food_preferences', 'health')
     """
 
-    def __init__(self, categories: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        categories: Mapping[str, str] | None = None,
+        instructions: str | None = None,
+        embed: Embed | None = None,
+        *,
+        keep_statements: bool = True,
+    ) -> None:
         self.categories: dict[str, str] = normalize_categories(categories)
-        self.categorizer = Categorizer(self.categories)
+        self.categorizer = Categorizer(self.categories, embed)
+        self.instructions = parse_instructions(instructions)
+        self._keep = _topic_categorizer(self.instructions.keep, embed)
+        self._ignore = _topic_categorizer(self.instructions.ignore, embed)
+        self.keep_statements = keep_statements
 
     def plan(
         self,
@@ -79,13 +95,29 @@ class RuleExtractor:
     ) -> Plan:
         """Operations for each side being written; see the module docstring for the rules."""
         wanted = _check_sides(sides)
-        statements = read_messages(messages, wanted)
+        statements = [
+            s
+            for s in read_messages(messages, wanted, self.keep_statements)
+            if s.fact is None or self.wanted(s.fact)
+        ]
         operations: list[Operation] = []
         for side in wanted:
             mine = [s for s in statements if s.side == side]
             if mine:
                 operations.extend(_SidePlan(self, side, context).run(mine))
         return Plan(operations=operations)
+
+
+    def wanted(self, fact: str) -> bool:
+        """Whether the custom instructions let ``fact`` be stored: it is about a topic they
+        keep (when they name any) and about none they ignore."""
+        if self._keep is not None and not self._keep.categorize(fact):
+            return False
+        return self._ignore is None or not self._ignore.categorize(fact)
+
+
+def _topic_categorizer(topics: Sequence[Topic], embed: Embed | None) -> Categorizer | None:
+    return Categorizer({t.phrase: "" for t in topics}, embed) if topics else None
 
 
 def _check_sides(sides: Sequence[Side]) -> list[Side]:
