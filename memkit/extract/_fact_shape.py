@@ -54,12 +54,14 @@ _DIET_STOP = re.compile(
 )
 
 _OCCUPATIONS = "|".join(
-    """nurse teacher engineer developer programmer doctor physician surgeon pilot lawyer
+    word_set(
+        """nurse teacher engineer developer programmer doctor physician surgeon pilot lawyer
     accountant designer chef cook architect dentist pharmacist scientist researcher professor
     lecturer student barista waiter waitress cashier consultant manager analyst journalist
     writer photographer electrician plumber carpenter mechanic firefighter paramedic
     veterinarian vet therapist psychologist librarian translator salesperson realtor banker
-    farmer driver artist musician actor actress freelancer""".split()
+    farmer driver artist musician actor actress freelancer"""
+    )
 )
 _SLOT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("residence", re.compile(r"^(?:lives|is living|resides|is based|has moved|moved|is moving"

@@ -34,6 +34,7 @@ from memkit.errors import InvalidInputError
 from memkit.extract._categories import Categorizer, Embed, normalize_categories
 from memkit.extract._deletes import DeleteRequest
 from memkit.extract._fact_shape import Shape, contradicts, duplicate, matches, richer, shape
+from memkit.extract._instructions import Topic, parse_instructions
 from memkit.extract._interface import (
     Event,
     ExistingMemory,
@@ -43,7 +44,6 @@ from memkit.extract._interface import (
     Plan,
     Side,
 )
-from memkit.extract._instructions import Topic, parse_instructions
 from memkit.extract._patterns import Statement, read_messages
 from memkit.extract._speakers import about
 
@@ -106,7 +106,6 @@ class RuleExtractor:
             if mine:
                 operations.extend(_SidePlan(self, side, context).run(mine))
         return Plan(operations=operations)
-
 
     def wanted(self, fact: str) -> bool:
         """Whether the custom instructions let ``fact`` be stored: it is about a topic they
