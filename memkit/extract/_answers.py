@@ -56,11 +56,12 @@ _HEDGE_FRONT = re.compile(
     _I,
 )
 _HEDGE_END = re.compile(r"[,\s]+(?:probably|I guess|I think|I'd say|for sure|definitely)$", _I)
+_HAVE_ANY = re.compile(r"^do you (?:have|own) (?:any |a |an )?(?P<x>.+)$", _I)
 _NO = re.compile(r"^(?:no|nope|nah|not really|no thanks|not at all)\b", _I)
 _WH_TEMPLATES = [
     (re.compile(r"^what(?:'s| is) your (?P<slot>[\w' -]+)$", _I), "{slot} is {a}"),
     (re.compile(r"^where do you live$", _I), "Lives in {a}"),
-    (re.compile(r"^where are you from$", _I), "Is from {a}"),
+    (re.compile(r"^where are you (?:originally )?from(?: originally)?$", _I), "Is from {a}"),
     (re.compile(r"^how old are you$", _I), "Is {a} years old"),
 ]
 _WANT_NOUN = re.compile(
@@ -106,6 +107,14 @@ def answer_fact(content: str, question: str) -> str | None:
     offer = _OFFER.match(question)
     if offer and _YES.match(reply):
         return _wanted(offer.group("x"), content)
+    have = _HAVE_ANY.match(question)
+    if have:  # "Do you have any pets?" / "Yes, two cats"
+        if _NO.match(reply):
+            return finish(f"does not have {pronouns(have.group('x'))}")
+        if _YES.match(reply):
+            rest = strip_front(reply)
+            said = rest if content_words(rest) and not _NON_ANSWER.search(rest) else have["x"]
+            return finish(f"has {pronouns(said)}")
     pref = _REFERENT_QUESTIONS[1].match(question)
     if pref and pref.group("v").lower() not in ("want", "prefer"):
         first, *more = pref.group("v").lower().split()

@@ -72,7 +72,11 @@ _LEXICON: dict[str, str] = {
     "travel": """travel traveling travelling trip journey vacation holiday flight fly
         flying airport hotel visit visiting tour tourist abroad passport visa itinerary
         destination backpacking cruise sightseeing road-trip""",
-    "food_preferences": """food eat eating cuisine dish meal cook cooking recipe
+    "food_preferences": """food eat eating cuisine dish meal cook cooking recipe cilantro
+        coriander basil garlic onion mushroom mushrooms tomato avocado olive spinach lettuce
+        potato carrot broccoli mango banana apple strawberry berries oat oats yogurt butter
+        milk honey sugar sweet sweets candy cake cookie ice-cream soup sandwich noodles
+        dumpling dumplings ramen kimchi falafel hummus curry latte espresso cappuccino
         restaurant diet vegetarian vegan pescatarian keto gluten lactose dairy meat chicken
         beef pork fish seafood sushi pizza pasta burger steak salad dessert chocolate coffee
         tea wine beer spicy breakfast lunch dinner snack fruit vegetable nut peanut cheese
@@ -81,6 +85,9 @@ _LEXICON: dict[str, str] = {
     "music": """music song sing singer singing band concert album guitar piano drum violin
         playlist spotify genre jazz rock hip-hop rap =classical opera musician melody""",
     "health": """health healthy allergy allergic intolerant intolerance celiac sick illness
+        ibuprofen paracetamol aspirin sertraline antibiotic antibiotics antidepressant
+        insulin inhaler vitamin vitamins supplement physiotherapist physio physiotherapy
+        bad-back back-pain knee-injury flu fever covid cough
         disease diabetes diabetic asthma medication medicine pill injury pain surgery
         therapy therapist anxiety depression stress sleep insomnia diagnosis diagnosed
         pregnant pregnancy migraine headache symptom vaccine dentist hospital appointment
@@ -89,7 +96,8 @@ _LEXICON: dict[str, str] = {
         software app programming code coding python javascript ai machine-learning
         gadget internet website linux windows macbook tablet robot crypto blockchain
         cloud""",
-    "hobbies": """hobby hiking hike painting paint drawing reading novel gardening
+    "hobbies": """hobby hiking hike painting paint drawing reading novel gardening pottery
+        ceramics crochet sewing woodworking origami calligraphy birdwatching scrapbooking
         garden photography camera knitting craft chess puzzle board-game camping
         collecting writing blogging dance dancing fishing cooking baking""",
     "fashion": """fashion clothes clothing dress shirt shoe sneaker jeans jacket style

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from lemminflect import getAllLemmas
+
 from memkit._text import content_words, stem, stems, word_set, words
 from memkit.extract._deletes import DeleteRequest
 
@@ -72,8 +74,15 @@ _SLOT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("relationship", re.compile(r"^(?:is|got|has got|just got|recently got) (?:now )?"
                                 r"(?P<v>single|married|divorced|engaged|widowed|separated"
                                 r"|in a relationship|dating)\b")),
-    ("job", re.compile(rf"^(?:is|became|has become|is now|works as) (?:a|an) (?:\w+ )?"
-                       rf"(?P<v>{_OCCUPATIONS})$")),
+    ("job", re.compile(rf"^(?:is|became|has become|is now|works as) (?:a|an) "
+                       rf"(?P<v>(?:\w+ )?(?:{_OCCUPATIONS}))(?: (?:at|for|in) .+)?$")),
+    ("school", re.compile(r"^(?:goes to|attends|is at|studies at|is studying at|started at"
+                          r"|is starting at) (?P<v>.*\b(?:school|academy|primary|high|college"
+                          r"|university|kindergarten|nursery|elementary|uni)\b.*)$")),
+    ("car", re.compile(r"^(?:drives|owns|has) (?:a|an) (?:new |used |old )?(?P<v>(?:\d{4} )?"
+                       r"(?:tesla|toyota|honda|bmw|audi|ford|volkswagen|vw|mercedes|porsche"
+                       r"|volvo|nissan|hyundai|kia|subaru|mazda|jeep|chevrolet|fiat|renault"
+                       r"|peugeot|skoda|mini|lexus|\w+ car)\b.*)$")),
     ("name", re.compile(r"^(?:name is|is called|is named|goes by) (?P<v>.+)$")),
     ("origin", re.compile(r"^(?:is from|comes from|was born in) (?P<v>.+)$")),
 ]  # fmt: skip
@@ -87,7 +96,8 @@ _SLOT_NOUNS = word_set(
     hometown nationality height weight size color colour team language religion pronouns
     gender zodiac sign employer school university major salary code pin passcode password
     passphrase combination username handle plate wifi locker wife husband partner girlfriend
-    boyfriend fiance fiancee boss manager landlord doctor dentist therapist status"""
+    boyfriend fiance fiancee boss manager landlord doctor dentist therapist status appointment
+    order band song book movie film show team hobby project goal"""
 )
 _LEADING_ADVERBS = re.compile(r"^(?:(?:now|currently|recently|just|still|also|really) )+")
 
@@ -146,16 +156,20 @@ def _head(toks: Sequence[str]) -> str:
 
 def _slots(flat: str) -> dict[str, frozenset[str]]:
     flat = _LEADING_ADVERBS.sub("", flat)
-    found = {}
-    for name, pattern in _SLOT_PATTERNS:
-        m = pattern.match(flat)
-        value = _VALUE_END.split(m.group("v"))[0] if m else ""
-        if content_words(value):
-            found[name] = content_words(value)
+    found = _verb_slots(flat)
+    toks = flat.split()
+    for i in range(1, min(5, len(toks))):  # "sister lives in rome": the sister's residence
+        if found or not _noun_phrase(" ".join(toks[:i])):
+            break
+        if toks[i - 1] in _BE or toks[i - 1] in _SPEAKER_FIRST:
+            break
+        subject = " ".join(toks[:i])
+        found = {f"{subject} {k}": v for k, v in _verb_slots(" ".join(toks[i:])).items()}
     m = _NOUN_SLOT.match(flat)
     if m and not found and _noun_phrase(m.group("s")):
         slot = re.sub(r"^(?:the user's|user's|their|the) ", "", m.group("s"))
-        slot = slot.replace("favourite", "favorite")
+        slot = re.sub(r"\b(?:new|current|latest|old|usual|present)\b ?", "", slot).strip()
+        slot = slot.replace("favourite", "favorite").replace("'s ", " ")
         if (
             len(slot.split()) <= 4
             and _SLOT_NOUNS & set(slot.split())
@@ -165,11 +179,23 @@ def _slots(flat: str) -> dict[str, frozenset[str]]:
     return found
 
 
+def _verb_slots(flat: str) -> dict[str, frozenset[str]]:
+    found = {}
+    for name, pattern in _SLOT_PATTERNS:
+        m = pattern.match(flat)
+        value = _VALUE_END.split(m.group("v"))[0] if m else ""
+        if content_words(value):
+            found[name] = content_words(value)
+    return found
+
+
 def _noun_phrase(text: str) -> bool:
     """ "favorite cuisine", "wife's name": not a verb phrase such as "thinks paris"."""
     first, *rest = text.split()
-    if first in _NOT_A_SLOT_START or first.endswith(("ed", "ing")):
+    if first in _NOT_A_SLOT_START:
         return False
+    if first.endswith(("ed", "ing")) and "NOUN" not in getAllLemmas(first):
+        return False  # "thinking paris", not "building door code"
     return not (rest and first.endswith("s") and not first.endswith("'s"))
 
 
@@ -212,7 +238,12 @@ def _same_polarity(new: Shape, old: Shape) -> bool:
 
 
 def _slot_conflict(new: Shape, old: Shape) -> bool:
-    return any(k in old.slots and not (v & old.slots[k]) for k, v in new.slots.items())
+    """Another value for the same slot: neither value contains the other ("May 10th" vs
+    "May 3rd" conflict; "New York" vs "New York City" do not)."""
+    return any(
+        k in old.slots and not (v <= old.slots[k] or old.slots[k] <= v)
+        for k, v in new.slots.items()
+    )
 
 
 def duplicate(new: Shape, old: Shape, score: float) -> bool:
@@ -244,7 +275,25 @@ def contradicts(new: Shape, old: Shape) -> bool:
         if _overlaps(a, b):
             # "Hates sushi" replaces "Likes sushi"; "Loves sushi" replaces "Likes sushi"
             return new.sentiment != old.sentiment or (a == b and new.head != old.head)
-    return new.head == old.head and new.negated != old.negated and _overlaps(new.obj, old.obj)
+    if new.head != old.head or new.negated == old.negated:
+        return False
+    return _overlaps(new.obj, old.obj) or _kind_of(new.obj, old.obj) or _kind_of(old.obj, new.obj)
+
+
+# "Doesn't drink alcohol anymore" makes "Drinks a glass of wine" false.
+_KINDS: dict[str, frozenset[str]] = {
+    stem(general): frozenset(stems(word_set(specific)))
+    for general, specific in {
+        "alcohol": "wine beer vodka whisky whiskey gin rum cocktail cocktails cider tequila",
+        "caffeine": "coffee espresso latte cappuccino tea",
+        "dairy": "milk cheese yogurt butter cream",
+        "sugar": "sweets candy chocolate dessert cake soda",
+    }.items()
+}
+
+
+def _kind_of(general: frozenset[str], specific: frozenset[str]) -> bool:
+    return any(g in _KINDS and _KINDS[g] & specific for g in general)
 
 
 def richer(new: Shape, old: Shape) -> bool:

@@ -36,8 +36,35 @@ _FRONT_TIME = re.compile(
     r"^((?:today|yesterday|these days|(?:last|this|next) \w+|in \d{4}))\s*,?\s+(I\b.*)$", _I
 )
 _CLAUSE_BREAK = re.compile(
-    r",?\s+(?:and|but|plus|so|while|whereas)\s+(?=(?:I|we|my|our)\b)|[,;]\s+(?=(?:I|my)\b)", _I
+    r",?\s+(?:and|but|plus|so|while|whereas)\s+(?:(?:then|now|also|in the \w+|on \w+s|at night"
+    r"|at weekends|on weekends|later|these days)\s*,?\s+)?(?=(?:I|we|my|our)\b)"
+    r"|[,;]\s+(?=(?:I|my)\b)",
+    _I,
 )
+# Sentences that say a fact in another order, put in the order the rules read.
+_REORDER: list[tuple[re.Pattern[str], str]] = [
+    # "The PIN for my debit card is 1984" -> "My debit card PIN is 1984"
+    (re.compile(r"^the (?P<x>[\w -]+?) (?:for|of|on|to) my (?P<y>[\w' -]+?) (?P<be>is|are) "
+                r"(?P<v>.+)$", _I), r"my \g<y> \g<x> \g<be> \g<v>"),
+    # "The wifi password at home is X" -> "My home wifi password is X"
+    (re.compile(r"^the (?P<x>[\w -]+?) at (?P<y>home|work) (?P<be>is|are) (?P<v>.+)$", _I),
+     r"my \g<y> \g<x> \g<be> \g<v>"),
+    # "I changed my PIN to 5512", "My door code changed to 8890" -> "My PIN is 5512"
+    (re.compile(r"^I (?:have )?(?:just )?(?:changed|updated|switched|reset|set|moved) my "
+                r"(?P<x>[\w' -]+?) to (?P<v>.+)$", _I), r"my \g<x> is \g<v>"),
+    (re.compile(r"^my (?P<x>[\w' -]+?) (?:has |have |just |was |were |got |has been |have been )?"
+                r"(?:changed|moved|rescheduled|pushed|switched|updated) to (?P<v>.+)$", _I),
+     r"my \g<x> is \g<v>"),
+    # "Priya and I got engaged" -> "I am engaged to Priya"
+    (re.compile(r"^(?P<who>[A-Z][a-z]+|my \w+) and I (?:just |recently )?(?:got|are|were) "
+                r"(?P<what>engaged|married)(?P<rest>.*)$"), r"I am \g<what> to \g<who>\g<rest>"),
+    # "Sushi is something I like" -> "I like sushi"
+    (re.compile(r"^(?P<x>[\w' -]+?) (?:is|are) (?:something|one thing|what) I (?:really )?"
+                r"(?P<v>like|love|enjoy|hate)$", _I), r"I \g<v> \g<x>"),
+    # "These days my favourite band is X" -> "My favourite band is X"
+    (re.compile(r"^(?:these days|nowadays|currently|at the moment|lately|recently|now),? "
+                r"(?=(?:my|our) )", _I), ""),
+]  # fmt: skip
 _BACKREF = re.compile(r"\b(?:it|them|that|this|there|those|these)\b", _I)
 
 # Subject and verb.
@@ -79,7 +106,10 @@ _INNER_I = re.compile(
     r"|then|cause|cos)\s+(?:I|we)\s+",
     _I,
 )
-_TRAILING = re.compile(r"(?:[\s,]+(?:now|too|as well|though|anyway|lol|haha))+$|[\s,;:.!-]+$", _I)
+_TRAILING = re.compile(
+    r"(?:[\s,]+(?:now|too|as well|though|anyway|actually|lol|haha|by the way|btw))+$|[\s,;:.!-]+$",
+    _I,
+)
 
 # Names.
 _NOT_NAMES = word_set(
@@ -123,6 +153,9 @@ SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'll|u
 
 def _normalise_subject(text: str) -> str:
     text = re.sub(r"(?<![\w.'])i(?=\s|')", "I", text)
+    text = re.sub(r"\b(we|I) (?:both|all|two) ", r"\1 ", text, flags=_I)
+    for pattern, replacement in _REORDER:
+        text = pattern.sub(replacement, text, count=1)
     text = re.sub(r"^im\b", "I'm", text, flags=_I)
     text = re.sub(r"\b(I|we)'m\b|\b(I|we) ?'re\b", r"\1\2 am", text, flags=_I)
     text = re.sub(r"\b(I|we)'ve\b", r"\1 have", text, flags=_I)
@@ -305,12 +338,25 @@ _DETERMINERS = word_set(
 
 
 def _has_verb(tokens: list[str]) -> bool:
-    """Whether a possessive clause says something ("My kids love pizza"), rather than
-    being a bare noun phrase ("My own journey of self-discovery")."""
+    """Whether a possessive clause says something ("My kids love pizza", "My neighbour's
+    dog barks"), rather than being a bare noun phrase ("My own journey of self-discovery")."""
     return any(
-        t.lower() in _COMMON_VERBS or t.lower().endswith(("ed", "'s")) or t.lower() in _MODALS
-        for t in tokens
+        t.lower() in _COMMON_VERBS
+        or t.lower().endswith(("ed", "'s"))
+        or t.lower() in _MODALS
+        or _inflected_verb(t.lower(), tokens[i - 1].lower() if i else "")
+        for i, t in enumerate(tokens)
     )
+
+
+def _inflected_verb(word: str, before: str) -> bool:
+    """ "barks", "fought": a verb form other than the base, which a noun phrase lacks; a
+    word that is also a plural noun counts only after a noun ("dog barks", not "of books")."""
+    lemmas = getAllLemmas(word)
+    verb = lemmas.get("VERB", ())
+    if not verb or word in verb:
+        return False
+    return "NOUN" not in lemmas or (bool(before) and before not in _FUNCTION_WORDS)
 
 
 def _name_facts(clause: str) -> list[str] | None:

@@ -28,6 +28,7 @@ returned are ever targeted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from memkit.errors import InvalidInputError
@@ -287,6 +288,10 @@ class _SidePlan:
         replaced = [
             m for m, old in same if m.id not in claimed and (m in contradicted or richer(new, old))
         ]
+        if not replaced and _INSTEAD.search(text):
+            # "I want to visit Chile instead": the closest memory with the same verb
+            replaced = [m for m, old in same[:1] if old.head == new.head and m.id not in claimed]
+            text = _INSTEAD.sub("", text)
         if not replaced:
             return [self._op("ADD", text, categories=self.categorizer.categorize(text))]
         first, *rest = replaced
@@ -315,6 +320,7 @@ class _SidePlan:
 
 
 _Request = tuple[DeleteRequest, str | None]
+_INSTEAD = re.compile(r",? instead$", re.IGNORECASE)
 
 
 def _shape_of(text: str, speaker: str | None) -> Shape:

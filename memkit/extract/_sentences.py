@@ -19,7 +19,8 @@ _INTERJECTION = re.compile(
     r"^(?:hi|hello|hey|hiya|yes|yeah|yep|yup|no|nope|nah|ok|okay|sure|well|so|oh|ah|um|uh"
     r"|hmm+|great|nice|cool|awesome|perfect|thanks|thank you|thx|understood|got it|alright"
     r"|all right|actually|also|btw|by the way|anyway|anyways|honestly|please|wow|haha|lol"
-    r"|indeed|absolutely|definitely|of course|sounds good)\b[\s,!.:;-]*",
+    r"|indeed|absolutely|definitely|of course|sounds good|and|but|fyi|heads up|quick update"
+    r"|update|news|good news|bad news|change of plans?|small update|guess what)\b[\s,!.:;-]*",
     _I,
 )
 _VOCATIVE = re.compile(r"^[A-Z][a-z]+,\s+(?=(?:I|my|we)\b)")

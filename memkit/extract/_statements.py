@@ -41,7 +41,7 @@ _EVALUATIVE = frozenset(
             moments always never ever one kind sort bit little big huge totally truly super
             inspiring inspired inspire touching touched blessed lucky grateful thankful
             appreciate appreciated appreciation proud enjoy enjoyed enjoying keep going
-            problem worries pic photo picture"""
+            problem worries pic photo picture hilarious sense make makes fair enough"""
         )
     )
 )
@@ -52,6 +52,7 @@ _POINTER = re.compile(
 )
 _VOCATIVE = re.compile(r",\s*[A-Z][a-z]+$")
 _MIN_CONTENT = 2
+_MIN_WORDS = 4  # "That's hilarious", "Fair enough": too short to be a statement of fact
 
 
 def keep_statement(sentence: str) -> str | None:
@@ -66,7 +67,7 @@ def keep_statement(sentence: str) -> str | None:
     if _imperative(first):
         return None
     informative = content_words(sentence) - _EVALUATIVE
-    if len(informative) < _MIN_CONTENT:
+    if len(informative) < _MIN_CONTENT or len(sentence.split()) < _MIN_WORDS:
         return None
     return sentence[:1].upper() + sentence[1:]
 
