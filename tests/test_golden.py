@@ -65,12 +65,10 @@ def test_every_recorded_floor_holds(scores: Any) -> None:
     )
 
 
-@pytest.mark.xfail(strict=False, reason="extractor rewrite in progress (issue 14)")
 def test_no_wrong_deletes(scores: Any) -> None:
     assert scores.wrong_deletes == []
 
 
-@pytest.mark.xfail(strict=False, reason="extractor rewrite in progress (issue 14)")
 def test_no_contradictions_left(scores: Any) -> None:
     assert scores.contradictions_left == []
 
