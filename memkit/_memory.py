@@ -254,6 +254,10 @@ class Memory:
         the period the query names; one that says when, for a "when" question) and by
         the score of the memory written just before or after it. With mode "dense" it
         is the cosine similarity alone. ``threshold`` drops results scoring below it.
+
+        Within a scope, the words of its own ``user_id``/``agent_id``/``run_id`` ("Alex"
+        in "What does Alex eat?" for ``user_id="alex"``) are left out of the query: every
+        memory there is Alex's, so the name would only favour "Name is Alex".
         """
         check_platform_options(platform_options, {"version", "limit", "rerank", "output_format"})
         top_k = platform_options.get("limit", top_k)
@@ -261,9 +265,9 @@ class Memory:
         check_search_limits(top_k, threshold)
         scope = call_scope(user_id, agent_id, app_id, run_id)
         chroma = search_filter(filters, scope)
-        text = query_without_scope(query, chroma.source)
-        vector = self.embedder.embed([text])[0]
-        hits = self._nearest(text, vector, chroma, top_k)
+        # The scope's own name is no clue to the answer (memkit.search._scope_words).
+        vector = self.embedder.embed([query_without_scope(query, chroma.source)])[0]
+        hits = self._nearest(query, vector, chroma, top_k)
         results = search_hits(self.backend, hits, threshold)
         current_outcome().counts = {"results": len(results)}
         return SearchResult(results=results)

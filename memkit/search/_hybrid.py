@@ -4,7 +4,9 @@ The candidates are exactly the memories the scope and filters allow;
 every signal is computed over them and nothing else, so a filter can never be undone by
 ranking. Then:
 
-1. keyword scores: BM25 over the candidates' stored term counts (``memkit.search._bm25``);
+1. keyword scores: BM25 over the candidates' stored term counts (``memkit.search._bm25``),
+   for the query's terms less the scope's own name (``memkit.search._scope_words``; the
+   caller embeds the query without it too);
 2. dense scores: the exact cosine with each candidate's stored embedding; for a very
    large candidate set, Chroma's nearest candidates, plus the exact cosine of the other
    memories that need one;
@@ -23,6 +25,7 @@ from memkit.filters._language import FilterNode, entity_scope
 from memkit.search._bm25 import bm25, query_terms
 from memkit.search._candidates import matching_ids
 from memkit.search._ranking import Weights, fuse, lift, top
+from memkit.search._scope_words import query_without_scope
 from memkit.search._temporal import TIME_TERMS, asks_when, in_any, named_periods
 from memkit.search._view import SearchView, cached_view
 from memkit.store._backend import Backend
@@ -66,7 +69,7 @@ def hybrid_search(
     if not view.size:
         return []
     ids, timeline = view.ids, view.timeline
-    terms = query_terms(query)
+    terms = query_terms(query_without_scope(query, chroma.source))
     when = asks_when(query)
     held = view.postings([*terms, *(TIME_TERMS if when else ())])
     keyword = bm25(terms, held, view.lengths)
