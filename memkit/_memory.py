@@ -60,7 +60,7 @@ from memkit._transcripts import (
 from memkit._usage import usage_totals
 from memkit.config import MemoryConfig, load_config
 from memkit.errors import ConfigError, InvalidInputError, MemoryNotFoundError
-from memkit.extract._categories import Categorizer, normalize_categories
+from memkit.extract._categories import Categorizer, Embed, normalize_categories
 from memkit.extract._interface import Extractor
 from memkit.filters._chroma import ChromaFilter
 from memkit.models import (
@@ -147,20 +147,25 @@ class Memory:
             )
         from memkit.extract._rules import RuleExtractor
 
-        custom = self.config.categories is not None or bool(self.config.custom_instructions)
         return RuleExtractor(
-            self.categories,
-            self.config.custom_instructions,
-            self.embedder.embed if custom else None,  # similarity only for custom topics
+            self.categories, self.config.custom_instructions, self._category_embed()
         )
+
+    def _category_embed(self) -> Embed | None:
+        """The offline categoriser's embedder: similarity only for custom topics."""
+        custom = self.config.categories is not None or bool(self.config.custom_instructions)
+        return self.embedder.embed if custom else None
 
     @functools.cached_property
     def _categorizer(self) -> Categorizer:
-        """Categories for a text changed by ``update``: the offline categoriser over the
-        configured list, whichever extractor runs. An update by id makes no LLM call (it
-        is a plain edit, cheap and never failing on a model), and the offline rule
-        extractor tags its own memories with this same categoriser."""
-        return Categorizer(self.categories)
+        """Categories for a text changed by ``update``: the offline categoriser the rule
+        extractor tags its memories with (that very one when it runs), whichever extractor
+        is configured. An update by id makes no LLM call: it is a plain edit, cheap, and
+        never fails on a model."""
+        categorizer = getattr(self.extractor, "categorizer", None)
+        if isinstance(categorizer, Categorizer):
+            return categorizer
+        return Categorizer(self.categories, self._category_embed())
 
     def _categorize(self, text: str) -> tuple[str, ...]:
         return self._categorizer.categorize(text)

@@ -98,13 +98,29 @@ def test_metadata_only_and_same_text_updates_keep_given_categories(memory):
     assert memory.get(added.id).categories == ["music"]
 
 
-def test_custom_categories_are_the_ones_recomputed():
-    config = {"categories": {"pets": "Dogs, cats and other animals", "misc": "Anything else"}}
-    with Memory(config=config, embedder=HashEmbedder()) as memory:
-        (added,) = memory.add("I have a dog", user_id="sam").results
-        assert memory.get(added.id).categories == ["pets"]
-        assert memory.update(added.id, "Lives in Oslo").categories == ["misc"]
-        assert memory.update(added.id, "Has two cats").categories == ["pets"]
+@pytest.mark.parametrize(
+    "categories",
+    [
+        None,
+        {"pets": "Dogs, cats and other animals", "misc": "Anything else"},
+        {"finance": "Money, savings, investments and banking", "garden": "", "misc": ""},
+    ],
+)
+def test_an_update_tags_a_text_as_add_would(categories):
+    # The extractor's categoriser is the update's: the same text gets the same categories.
+    facts = [
+        "I have a dog",
+        "I put my savings into index funds",
+        "I grow tomatoes on my balcony",
+        "I live in Oslo",
+        "I love pizza",
+    ]
+    with Memory(config={"categories": categories}) as memory:
+        (placeholder,) = memory.add("Plays chess", user_id="other", infer=False).results
+        for fact in facts:
+            (added,) = memory.add(fact, user_id="sam").results
+            updated = memory.update(placeholder.id, added.memory)
+            assert updated.categories == memory.get(added.id).categories, fact
 
 
 def test_with_an_llm_configured_an_update_makes_no_model_call():
