@@ -70,6 +70,7 @@ _LEXICON: dict[str, str] = {
         surfing climbing boxing karate martial-arts athlete =fitness jog jogging badminton
         league olympics nba nfl premier-league""",
     "travel": """travel traveling travelling trip journey vacation holiday flight fly
+        country countries abroad
         flying airport hotel visit visiting tour tourist abroad passport visa itinerary
         destination backpacking cruise sightseeing road-trip""",
     "food_preferences": """food eat eating cuisine dish meal cook cooking recipe cilantro

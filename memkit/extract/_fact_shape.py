@@ -24,6 +24,7 @@ _DUPLICATE_SCORE = 0.95
 _DELETE_SCORE = 0.8
 
 _NEGATORS = frozenset({"not", "no", "never", "nor", "longer", "anymore"})
+_NEGATOR_STEMS = frozenset(stems(_NEGATORS))
 _SKIP_HEAD = _NEGATORS | word_set(
     "does do did also really just still now recently currently always usually often sometimes "
     "finally already only even"
@@ -33,7 +34,9 @@ _HAVE = frozenset({"has", "have", "had", "having"})
 _LIKE = frozenset(stems(word_set("like love enjoy adore prefer fancy")))
 _DISLIKE = frozenset(stems(word_set("hate dislike detest loathe")))
 _FAN = re.compile(r"\b(?:is|was) (?:a (?:big |huge )?fan of|into|fond of|keen on)\b")
-_SUBORDINATE = re.compile(r"\s+(?:since|because|although|though|but|while|whereas|unless)\s")
+_SUBORDINATE = re.compile(
+    r"\s+(?:since|because|although|though|but|while|whereas|unless)\s|,\s*(?:which|who|where)\s"
+)
 _SPEAKER_FIRST = word_set(
     """is was has had does doesn't did didn't cannot can will would never no recently now just
     still always usually often also currently finally really turned went became tried ate
@@ -74,12 +77,12 @@ _SLOT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("relationship", re.compile(r"^(?:is|got|has got|just got|recently got) (?:now )?"
                                 r"(?P<v>single|married|divorced|engaged|widowed|separated"
                                 r"|in a relationship|dating)\b")),
-    ("job", re.compile(rf"^(?:is|became|has become|is now|works as) (?:a|an) "
-                       rf"(?P<v>(?:\w+ )?(?:{_OCCUPATIONS}))(?: (?:at|for|in) .+)?$")),
+    ("job", re.compile(rf"^(?:is|became|has become|is now|works as) (?:now )?(?:a|an) "
+                       rf"(?P<v>(?:[\w-]+ ){{0,3}}(?:{_OCCUPATIONS}))(?: (?:at|for|in) .+)?$")),
     ("school", re.compile(r"^(?:goes to|attends|is at|studies at|is studying at|started at"
                           r"|is starting at) (?P<v>.*\b(?:school|academy|primary|high|college"
                           r"|university|kindergarten|nursery|elementary|uni)\b.*)$")),
-    ("car", re.compile(r"^(?:drives|owns|has) (?:a|an) (?:new |used |old )?(?P<v>(?:\d{4} )?"
+    ("car", re.compile(r"^(?:drives|owns|has) (?:a|an) (?:[\w-]+ ){0,2}?(?P<v>(?:\d{4} )?"
                        r"(?:tesla|toyota|honda|bmw|audi|ford|volkswagen|vw|mercedes|porsche"
                        r"|volvo|nissan|hyundai|kia|subaru|mazda|jeep|chevrolet|fiat|renault"
                        r"|peugeot|skoda|mini|lexus|\w+ car)\b.*)$")),
@@ -97,7 +100,7 @@ _SLOT_NOUNS = word_set(
     gender zodiac sign employer school university major salary code pin passcode password
     passphrase combination username handle plate wifi locker wife husband partner girlfriend
     boyfriend fiance fiancee boss manager landlord doctor dentist therapist status appointment
-    order band song book movie film show team hobby project goal"""
+    order band song book movie film show team hobby project goal gp vet hairdresser"""
 )
 _LEADING_ADVERBS = re.compile(r"^(?:(?:now|currently|recently|just|still|also|really) )+")
 
@@ -115,6 +118,7 @@ class Shape:
     slots: Mapping[str, frozenset[str]] = field(default_factory=dict)
     diet: str | None = None
     about_speaker: bool = True
+    main_words: frozenset[str] = frozenset()  # of the main clause
 
 
 @lru_cache(maxsize=4096)
@@ -124,7 +128,7 @@ def shape(text: str) -> Shape:
     negated = any(t in _NEGATORS for t in toks)
     head = _head(toks)
     sentiment = 1 if head in _LIKE or _FAN.search(main) else -1 if head in _DISLIKE else 0
-    obj = content_words(main) - _NEGATORS - {head, "not", "no"}
+    obj = content_words(main) - _NEGATORS - _NEGATOR_STEMS - {head, "not", "no"}
     flat = " ".join(toks)
     first = toks[0] if toks else ""
     diet = _diet(flat, toks)
@@ -141,6 +145,7 @@ def shape(text: str) -> Shape:
         slots=slots,
         diet=diet,
         about_speaker=first in _SPEAKER_FIRST or first.endswith(("s", "ed")),
+        main_words=content_words(main),
     )
 
 
@@ -164,18 +169,23 @@ def _slots(flat: str) -> dict[str, frozenset[str]]:
         if toks[i - 1] in _BE or toks[i - 1] in _SPEAKER_FIRST:
             break
         subject = " ".join(toks[:i])
-        found = {f"{subject} {k}": v for k, v in _verb_slots(" ".join(toks[i:])).items()}
+        rest = _LEADING_ADVERBS.sub("", " ".join(toks[i:]))
+        found = {f"{subject} {k}": v for k, v in _verb_slots(rest).items()}
     m = _NOUN_SLOT.match(flat)
     if m and not found and _noun_phrase(m.group("s")):
         slot = re.sub(r"^(?:the user's|user's|their|the) ", "", m.group("s"))
         slot = re.sub(r"\b(?:new|current|latest|old|usual|present)\b ?", "", slot).strip()
         slot = slot.replace("favourite", "favorite").replace("'s ", " ")
+        slot = re.sub(r"\b(?:mobile|cell|cellphone|telephone)\b", "phone", slot)
+        value = m.group("v").split(", ")[0]
+        numeric = any(c.isdigit() for c in value)  # "daily standup is at 9:30", "kids are 5"
         if (
             len(slot.split()) <= 4
-            and _SLOT_NOUNS & set(slot.split())
-            and content_words(m.group("v"))
+            and (_SLOT_NOUNS & set(slot.split()) or numeric)
+            and content_words(value)
         ):
-            found[slot] = content_words(m.group("v"))
+            key = "residence" if slot in ("address", "home address") else slot
+            found[key] = content_words(value)
     return found
 
 
@@ -240,10 +250,26 @@ def _same_polarity(new: Shape, old: Shape) -> bool:
 def _slot_conflict(new: Shape, old: Shape) -> bool:
     """Another value for the same slot: neither value contains the other ("May 10th" vs
     "May 3rd" conflict; "New York" vs "New York City" do not)."""
-    return any(
-        k in old.slots and not (v <= old.slots[k] or old.slots[k] <= v)
-        for k, v in new.slots.items()
-    )
+    for key, value in new.slots.items():
+        other = _same_slot(key, old.slots)
+        if other is not None and not (value <= other or other <= value):
+            return True
+    return False
+
+
+def _same_slot(key: str, slots: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
+    """The value of ``key``'s slot among ``slots``: the same name, or a longer or shorter
+    name for it ("garage code" and "garage door code": same last word, one inside the other)."""
+    if key in slots:
+        return slots[key]
+    mine = key.split()
+    for other, value in slots.items():
+        theirs = other.split()
+        if len(mine) < 2 or len(theirs) < 2 or mine[:: len(mine) - 1] != theirs[:: len(theirs) - 1]:
+            continue  # "sister residence" is not "residence"; "garage code" is "garage door code"
+        if set(mine) <= set(theirs) or set(theirs) <= set(mine):
+            return value
+    return None
 
 
 def duplicate(new: Shape, old: Shape, score: float) -> bool:
@@ -301,6 +327,7 @@ def richer(new: Shape, old: Shape) -> bool:
     return (
         bool(old.words - {old.head})
         and old.words < new.words
+        and old.words <= new.main_words  # not "Is scared of heights, which is funny for a pilot"
         and new.head == old.head
         and _same_polarity(new, old)
         and not _slot_conflict(new, old)

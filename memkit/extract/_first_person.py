@@ -50,11 +50,23 @@ _REORDER: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^the (?P<x>[\w -]+?) at (?P<y>home|work) (?P<be>is|are) (?P<v>.+)$", _I),
      r"my \g<y> \g<x> \g<be> \g<v>"),
     # "I changed my PIN to 5512", "My door code changed to 8890" -> "My PIN is 5512"
-    (re.compile(r"^I (?:have )?(?:just )?(?:changed|updated|switched|reset|set|moved) my "
-                r"(?P<x>[\w' -]+?) to (?P<v>.+)$", _I), r"my \g<x> is \g<v>"),
-    (re.compile(r"^my (?P<x>[\w' -]+?) (?:has |have |just |was |were |got |has been |have been )?"
-                r"(?:changed|moved|rescheduled|pushed|switched|updated) to (?P<v>.+)$", _I),
+    (re.compile(r"^(?:I |we |they )?(?:have )?(?:just )?(?:changed|updated|switched|reset|set"
+                r"|moved|rescheduled) "
+                r"(?:my|the|our) (?P<x>[\w' -]+?) to (?P<v>.+)$", _I), r"my \g<x> is \g<v>"),
+    (re.compile(r"^my (?P<x>[\w' -]+?) (?:(?:has |have |just |was |were |got |has been "
+                r"|have been )?(?:changed|rescheduled|pushed|switched|updated)|(?:was|were|got"
+                r"|has been|have been) moved) to (?P<v>.+)$", _I),
      r"my \g<x> is \g<v>"),
+    # "I reset the garage code, it's 0938 now" -> "My garage code is 0938 now"
+    (re.compile(r"^I (?:have )?(?:just )?(?:changed|updated|reset|set|got) (?:my|the|our) "
+                r"(?P<x>[\w' -]+?)(?:,| and| -) it(?:'s| is) (?:now )?(?P<v>.+)$", _I),
+     r"my \g<x> is \g<v>"),
+    # "New phone number: 07700 900456" -> "My new phone number is 07700 900456"
+    (re.compile(r"^(?:my )?(?P<x>[\w' -]*?(?:number|email|address|code|pin|password|username"
+                r"|handle|birthday|name)): (?P<v>.+)$", _I), r"my \g<x> is \g<v>"),
+    # "Remember that my bike lock combination is 2714" -> "My bike lock ... is 2714"
+    (re.compile(r"^(?:please )?(?:remember|note|keep in mind|for the record|just so you know)"
+                r"(?: that)?,? (?=(?:I|my|we|our)\b)", _I), ""),
     # "Priya and I got engaged" -> "I am engaged to Priya"
     (re.compile(r"^(?P<who>[A-Z][a-z]+|my \w+) and I (?:just |recently )?(?:got|are|were) "
                 r"(?P<what>engaged|married)(?P<rest>.*)$"), r"I am \g<what> to \g<who>\g<rest>"),
@@ -107,7 +119,9 @@ _INNER_I = re.compile(
     _I,
 )
 _TRAILING = re.compile(
-    r"(?:[\s,]+(?:now|too|as well|though|anyway|actually|lol|haha|by the way|btw))+$|[\s,;:.!-]+$",
+    r"(?:[\s,]+(?:now|too|as well|though|anyway|actually|lol|haha|by the way|btw|ugh|you know"
+    r"|if that matters|if you must know|fyi|i guess|i think|for what it's worth|just so you know"
+    r"|(?:please )?use that(?: one)?(?: instead)?))+$|[\s,;:.!-]+$",
     _I,
 )
 
@@ -183,6 +197,7 @@ class Fact(NamedTuple):
 
     text: str
     owned: bool = False
+    said: bool = False  # a clause with no first-person form, as said ("Tomasz is vegan")
 
 
 def rewrite_facts(sentence: str) -> list[Fact]:
@@ -194,7 +209,8 @@ def rewrite_facts(sentence: str) -> list[Fact]:
     for clause in clauses:
         if person is not None:
             clause = _OBJECT_PRONOUN.sub(person, clause, count=1)
-        facts.extend(_clause_facts(clause))
+        got = _clause_facts(clause)
+        facts.extend(got or [Fact(clause, said=True)] if len(clauses) > 1 else got)
         m = _KIN_SUBJECT.match(clause)
         person = m.group("who").lower() if m else None
     return facts
@@ -443,7 +459,10 @@ def _is_adverb(token: str) -> bool:
 
 
 def _is_past(word: str) -> bool:
-    return word in _IRREGULAR_PAST or (word.endswith("ed") and word not in _ED_BASE)
+    if word in _IRREGULAR_PAST or (word.endswith("ed") and word not in _ED_BASE):
+        return True
+    lemmas = getAllLemmas(word).get("VERB", ())  # "tore", "swore": lemminflect knows them
+    return bool(lemmas) and word not in lemmas and word in getInflection(lemmas[0], "VBD")
 
 
 def third_person(verb: str) -> str:
@@ -457,13 +476,16 @@ def third_person(verb: str) -> str:
 
 
 def pronouns(text: str) -> str:
+    """First person to third, leaving words inside addresses alone ("dana@proton.me")."""
     text = re.sub(
-        r"\b(my|our|me|us|myself|ourselves|mine|ours)\b",
+        r"(?<![\w.@/-])(my|our|me|us|myself|ourselves|mine|ours)\b(?![.@/-]\w)",
         lambda m: _PRONOUNS[m.group(1).lower()],
         text,
         flags=_I,
     )
-    return re.sub(r"\b(?:I|we)\b(?!')", "they", text)
+    text = re.sub(r"(?<![\w.@/-])(?:I|we) am\b", "they are", text, flags=_I)
+    text = re.sub(r"(?<![\w.@/-])(?:I|we) was\b", "they were", text, flags=_I)
+    return re.sub(r"(?<![\w.@/-])(?:I|we)\b(?!['.@/-])", "they", text)
 
 
 def finish(fact: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from memkit._text import STOPWORDS, content_words, stem, stems, word_set
 from memkit.extract._answers import answer_fact, last_question, substitute_referent
 from memkit.extract._deletes import DeleteRequest, parse_delete
-from memkit.extract._first_person import SECOND_PERSON, rewrite_facts
+from memkit.extract._first_person import SECOND_PERSON, Fact, rewrite_facts
 from memkit.extract._interface import Message, Side
 from memkit.extract._sentences import split_sentences, strip_front, tidy
 from memkit.extract._speakers import speaker_name, with_subject
@@ -54,6 +54,13 @@ _I = re.IGNORECASE
 _QUESTION_START = re.compile(
     r"^(?:can|could|would|will|do|does|did|should|is|are|may|shall|have|has|what|where"
     r"|when|why|who|whom|how|which|tell me|show me|give me|help me|let's|let me)\b",
+    _I,
+)
+
+_ASIDE_QUESTION = re.compile(
+    r"^(?P<head>(?:I|I'm|I've|my|we|our)\b.+?),\s*(?:any|what|how|thoughts|ideas|suggestions"
+    r"|tips|advice|right|ok|okay|you know|do you|can you|could you|would you|should I|is that"
+    r"|isn't it|don't you)\b[^,]*$",
     _I,
 )
 
@@ -124,18 +131,21 @@ class _Reading:
             if request is not None:
                 out.append(Statement(self.side, delete=request, message=self.index))
                 continue
-            if asked or _QUESTION_START.match(text):
+            if asked:  # "I get migraines a lot, any tips?": the statement before the ask
+                m = _ASIDE_QUESTION.match(text)
+                text = m.group("head") if m else ""
+            if not text or _QUESTION_START.match(text):
                 continue
-            facts = rewrite_facts(text)
+            facts = rewrite_facts(text) or [Fact(text, said=True)]
             for fact in facts:
+                if fact.said:
+                    kept = keep_statement(without_listener(fact.text))
+                    if self.keep_statements and kept and _worth_keeping(kept, self.side):
+                        out.append(self._fact(kept, owned=False, verbatim=True))
+                    continue
                 said = without_listener(substitute_referent(fact.text, self.question))
                 if _worth_keeping(said, self.side):
                     out.append(self._fact(said, fact.owned))
-            kept = None
-            if not facts and self.keep_statements:
-                kept = keep_statement(without_listener(text))
-            if kept is not None and _worth_keeping(kept, self.side):
-                out.append(self._fact(kept, owned=False, verbatim=True))
         if self.question is not None and all(s.verbatim for s in out):
             answer = answer_fact(content, self.question)  # a short reply: read with its question
             if answer and _worth_keeping(answer, self.side):

@@ -23,17 +23,19 @@ _INTERJECTION = re.compile(
     r"|update|news|good news|bad news|change of plans?|small update|guess what)\b[\s,!.:;-]*",
     _I,
 )
+_LIST_MARK = re.compile(r"^\(?\d{1,2}[.)]\s+")
 _VOCATIVE = re.compile(r"^[A-Z][a-z]+,\s+(?=(?:I|my|we)\b)")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split on sentence ends, semicolons and line breaks; keep the end mark."""
     out, start = [], 0
-    for m in re.finditer(r"[.!?…]+(?=\s|$)|\n+|;|\s+(?:-+|—)\s+", text):
+    for m in re.finditer(r"[.!?…]+(?=\s|$)|\n+|;|\s+(?:-+|—)\s+|\s+\(?\d{1,2}[.)]\s+", text):
         before = text[start : m.start()].rsplit(maxsplit=1)
         if m.group().startswith(".") and before and before[-1].lower() in _ABBREVIATIONS:
             continue
-        out.append(text[start : m.end()].strip())
+        marker = m.group()[-1] in ")." and m.group().strip()[:1] in "(0123456789"
+        out.append(text[start : m.start() if marker else m.end()].strip())  # "2)" goes
         start = m.end()
     out.append(text[start:].strip())
     return [s for s in out if s.strip(" .!?;…\n")]
@@ -51,7 +53,7 @@ def tidy(text: str) -> str:
 def strip_front(text: str) -> str:
     """Drop greetings, interjections and a following vocative ("Hi Alex, I'm ...")."""
     while True:
-        stripped = _INTERJECTION.sub("", text, count=1)
+        stripped = _INTERJECTION.sub("", _LIST_MARK.sub("", text, count=1), count=1)
         if stripped == text:
             return text
         text = _VOCATIVE.sub("", stripped, count=1)

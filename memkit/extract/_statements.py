@@ -53,6 +53,7 @@ _POINTER = re.compile(
 _VOCATIVE = re.compile(r",\s*[A-Z][a-z]+$")
 _MIN_CONTENT = 2
 _MIN_WORDS = 4  # "That's hilarious", "Fair enough": too short to be a statement of fact
+_NAMED_OR_NUMBER = re.compile(r"\d|(?<=\s)[A-Z][a-z]")  # ... unless it names or counts: "Max is 5"
 
 
 def keep_statement(sentence: str) -> str | None:
@@ -67,7 +68,8 @@ def keep_statement(sentence: str) -> str | None:
     if _imperative(first):
         return None
     informative = content_words(sentence) - _EVALUATIVE
-    if len(informative) < _MIN_CONTENT or len(sentence.split()) < _MIN_WORDS:
+    short = len(sentence.split()) < _MIN_WORDS and not _NAMED_OR_NUMBER.search(sentence)
+    if len(informative) < _MIN_CONTENT or short:
         return None
     return sentence[:1].upper() + sentence[1:]
 
