@@ -187,7 +187,8 @@ _AGE = re.compile(r"\b(?:\d{1,3} years? old|age is \d|is \d{1,3}$|turned \d{1,3}
 _GENERIC = word_set(
     """detail details info information related relating thing things stuff other misc general
     any anything everything category categories memory memories data about like such
-    including include includes e g etc preference preferences likes dislikes person people"""
+    including include includes e g etc preference preferences likes dislikes person people
+    played followed"""
 )
 
 

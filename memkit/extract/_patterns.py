@@ -139,8 +139,11 @@ class _Reading:
             facts = rewrite_facts(text) or [Fact(text, said=True)]
             for fact in facts:
                 if fact.said:
-                    kept = keep_statement(without_listener(fact.text))
-                    if self.keep_statements and kept and _worth_keeping(kept, self.side):
+                    named = self.speaker is not None
+                    kept = keep_statement(
+                        fact.text if named else without_listener(fact.text), named
+                    )
+                    if self.keep_statements and kept and _worth_keeping(kept, self.side, named):
                         out.append(self._fact(kept, owned=False, verbatim=True))
                     continue
                 said = without_listener(substitute_referent(fact.text, self.question))
@@ -172,10 +175,11 @@ def without_listener(text: str) -> str:
     return text[: cuts[-1]].rstrip(" ,;:-") if cuts else text
 
 
-def _worth_keeping(fact: str, side: Side) -> bool:
-    """Drop chit-chat ("Is fine", "Loves it"), talk about the listener, and agent promises."""
+def _worth_keeping(fact: str, side: Side, to_others: bool = False) -> bool:
+    """Drop chit-chat ("Is fine", "Loves it"), talk about the listener (unless a named
+    speaker says it to others, see ``keep_statement``), and agent promises."""
     low = fact.lower()
-    if not fact or SECOND_PERSON.search(fact) or _FILLER.match(low):
+    if not fact or (SECOND_PERSON.search(fact) and not to_others) or _FILLER.match(low):
         return False
     if side == "assistant" and _AGENT_CHATTER.match(fact[:1].lower() + fact[1:]):
         return False

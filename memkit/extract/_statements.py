@@ -56,13 +56,16 @@ _MIN_WORDS = 4  # "That's hilarious", "Fair enough": too short to be a statement
 _NAMED_OR_NUMBER = re.compile(r"\d|(?<=\s)[A-Z][a-z]")  # ... unless it names or counts: "Max is 5"
 
 
-def keep_statement(sentence: str) -> str | None:
+def keep_statement(sentence: str, to_others: bool = False) -> str | None:
     """The sentence as it should be remembered, or None when it is not worth keeping.
 
     ``sentence`` is tidied already, and is neither a question nor a delete request.
+    ``to_others`` is for a named speaker among others (a group chat, a conversation
+    between two people): what they say to the others ("You'd be a great counselor") is
+    part of the record, where a user's words to the assistant are not.
     """
     sentence = _VOCATIVE.sub("", sentence)
-    if SECOND_PERSON.search(sentence) or _POINTER.match(sentence):
+    if (SECOND_PERSON.search(sentence) and not to_others) or _POINTER.match(sentence):
         return None
     first = sentence.split(" ", 1)[0].lower()
     if _imperative(first):
