@@ -25,6 +25,7 @@ from memkit.extract._interface import (
     Side,
 )
 from memkit.extract._llm import LlmExtractor
+from memkit.extract._patterns import ReadingOptions
 from memkit.extract._rules import RuleExtractor
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Message",
     "Operation",
     "Plan",
+    "ReadingOptions",
     "Role",
     "RuleExtractor",
     "Side",

@@ -70,6 +70,10 @@ _REORDER: list[tuple[re.Pattern[str], str]] = [
     # "Priya and I got engaged" -> "I am engaged to Priya"
     (re.compile(r"^(?P<who>[A-Z][a-z]+|my \w+) and I (?:just |recently )?(?:got|are|were) "
                 r"(?P<what>engaged|married)(?P<rest>.*)$"), r"I am \g<what> to \g<who>\g<rest>"),
+    # "Harry Potter is my favorite book" -> "My favorite book is Harry Potter"
+    (re.compile(r"^(?P<v>[A-Z\"'][\w\"' .:-]*?) (?P<be>is|are) (?:my|our) "
+                r"(?P<x>(?:all-time |absolute )?(?:favou?rite|fave|go-to) [\w -]+)$"),
+     r"my \g<x> \g<be> \g<v>"),
     # "Sushi is something I like" -> "I like sushi"
     (re.compile(r"^(?P<x>[\w' -]+?) (?:is|are) (?:something|one thing|what) I (?:really )?"
                 r"(?P<v>like|love|enjoy|hate)$", _I), r"I \g<v> \g<x>"),

@@ -29,7 +29,22 @@ from memkit.extract._sentences import split_sentences, strip_front, tidy
 from memkit.extract._speakers import speaker_name, with_subject
 from memkit.extract._statements import keep_statement
 
-__all__ = ["Statement", "read_messages"]
+__all__ = ["ReadingOptions", "Statement", "read_messages"]
+
+
+@dataclass(frozen=True)
+class ReadingOptions:
+    """Parts of reading that can be switched off, for measuring what each buys
+    (``benchmarks/locomo.py``'s extractor ablation); all on by default.
+
+    ``keep_statements``: informative sentences with no first-person form are kept as said.
+    ``name_speakers``: a message's ``name`` becomes its facts' subject.
+    ``words_to_others``: a named speaker's words to the other people are kept.
+    """
+
+    keep_statements: bool = True
+    name_speakers: bool = True
+    words_to_others: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,13 +104,12 @@ _AGENT_CHATTER = re.compile(
 
 
 def read_messages(
-    messages: Sequence[Message], sides: Sequence[Side], keep_statements: bool = True
+    messages: Sequence[Message], sides: Sequence[Side], options: ReadingOptions | None = None
 ) -> list[Statement]:
     """Statements from the messages of the sides being written, in order.
 
     Other roles (and the other side) only lend context: the question a short
-    reply answers. System messages never give statements. ``keep_statements`` keeps
-    informative sentences that have no first-person form as said (off: dropped).
+    reply answers. System messages never give statements.
     """
     out: list[Statement] = []
     for i, msg in enumerate(messages):
@@ -105,7 +119,9 @@ def read_messages(
         question = None
         if prev is not None and prev.role in ("user", "assistant") and prev.role != msg.role:
             question = last_question(prev.content)
-        reading = _Reading(msg.role, question, i, speaker_name(msg.name), keep_statements)
+        opts = options or ReadingOptions()
+        speaker = speaker_name(msg.name) if opts.name_speakers else None
+        reading = _Reading(msg.role, question, i, speaker, opts)
         out.extend(reading.read(msg.content))
     return out
 
@@ -118,7 +134,7 @@ class _Reading:
     question: str | None
     index: int
     speaker: str | None
-    keep_statements: bool
+    options: ReadingOptions
 
     def read(self, content: str) -> list[Statement]:
         out: list[Statement] = []
@@ -137,17 +153,20 @@ class _Reading:
             if not text or _QUESTION_START.match(text):
                 continue
             facts = rewrite_facts(text) or [Fact(text, said=True)]
+            # a named speaker speaks to others, not to the assistant
+            named = self.speaker is not None and self.options.words_to_others
             for fact in facts:
                 if fact.said:
-                    named = self.speaker is not None
                     kept = keep_statement(
                         fact.text if named else without_listener(fact.text), named
                     )
-                    if self.keep_statements and kept and _worth_keeping(kept, self.side, named):
+                    keep = self.options.keep_statements and kept is not None
+                    if keep and kept and _worth_keeping(kept, self.side, named):
                         out.append(self._fact(kept, owned=False, verbatim=True))
                     continue
-                said = without_listener(substitute_referent(fact.text, self.question))
-                if _worth_keeping(said, self.side):
+                said = substitute_referent(fact.text, self.question)
+                said = said if named else without_listener(said)
+                if _worth_keeping(said, self.side, named):
                     out.append(self._fact(said, fact.owned))
         if self.question is not None and all(s.verbatim for s in out):
             answer = answer_fact(content, self.question)  # a short reply: read with its question

@@ -45,7 +45,7 @@ from memkit.extract._interface import (
     Plan,
     Side,
 )
-from memkit.extract._patterns import Statement, read_messages
+from memkit.extract._patterns import ReadingOptions, Statement, read_messages
 from memkit.extract._speakers import about
 
 __all__ = ["RuleExtractor"]
@@ -58,8 +58,8 @@ class RuleExtractor:
     validated here, so a bad entry fails at construction. ``instructions`` are the
     project's custom instructions, of which the topics to keep or ignore are honoured
     (``_instructions``). ``embed`` (the store's embedder) lets custom categories and
-    instruction topics match by similarity where no keyword does. ``keep_statements``
-    keeps informative sentences with no first-person form as said (``_statements``).
+    instruction topics match by similarity where no keyword does. ``reading`` switches
+    parts of reading off, for measurement (``_patterns.ReadingOptions``).
 
         >>> class NoMemoriesYet:  # an ExtractionContext: what the entity already has
         ...     def similar(self, texts, side): return [[] for _ in texts]
@@ -79,14 +79,14 @@ class RuleExtractor:
         instructions: str | None = None,
         embed: Embed | None = None,
         *,
-        keep_statements: bool = True,
+        reading: ReadingOptions | None = None,
     ) -> None:
         self.categories: dict[str, str] = normalize_categories(categories)
         self.categorizer = Categorizer(self.categories, embed)
         self.instructions = parse_instructions(instructions)
         self._keep = _topic_categorizer(self.instructions.keep, embed)
         self._ignore = _topic_categorizer(self.instructions.ignore, embed)
-        self.keep_statements = keep_statements
+        self.reading = reading or ReadingOptions()
 
     def plan(
         self,
@@ -98,7 +98,7 @@ class RuleExtractor:
         wanted = _check_sides(sides)
         statements = [
             s
-            for s in read_messages(messages, wanted, self.keep_statements)
+            for s in read_messages(messages, wanted, self.reading)
             if s.fact is None or self.wanted(s.fact)
         ]
         operations: list[Operation] = []

@@ -30,7 +30,9 @@ _VOCATIVE = re.compile(r"^[A-Z][a-z]+,\s+(?=(?:I|my|we)\b)")
 def split_sentences(text: str) -> list[str]:
     """Split on sentence ends, semicolons and line breaks; keep the end mark."""
     out, start = [], 0
-    for m in re.finditer(r"[.!?…]+(?=\s|$)|\n+|;|\s+(?:-+|—)\s+|\s+\(?\d{1,2}[.)]\s+", text):
+    for m in re.finditer(
+        r"[.!?…]+(?=\s|$)|\n+|;|\s*(?:-+|—)\s+(?=[A-Z])|\s+(?:-+|—)\s+|\s+\(?\d{1,2}[.)]\s+", text
+    ):
         before = text[start : m.start()].rsplit(maxsplit=1)
         if m.group().startswith(".") and before and before[-1].lower() in _ABBREVIATIONS:
             continue
