@@ -61,6 +61,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import memkit
 from memkit import Memory
+from memkit.extract import ReadingOptions, RuleExtractor
 from memkit.models import AddResult
 
 HERE = Path(__file__).resolve().parent
@@ -112,8 +113,22 @@ ABLATION: list[tuple[str, dict[str, Any]]] = [
 # (name, extractor factory) for the default path: None is the default ``Memory`` (no
 # ``extractor=`` argument; this row reuses the default-path store of the main comparison).
 # Any other row loads every conversation again through ``Memory(path=..., extractor=f())``.
+# Each row switches one part of the issue-14 reading off (memkit.extract.ReadingOptions);
+# the extractor of before issue 14 is the BASELINE_* figures above.
 EXTRACTOR_ABLATION: list[tuple[str, Callable[[], Any] | None]] = [
     ("default (RuleExtractor)", None),
+    (
+        "without a named speaker's words to others",
+        lambda: RuleExtractor(reading=ReadingOptions(words_to_others=False)),
+    ),
+    (
+        "without named subjects (and so without words to others)",
+        lambda: RuleExtractor(reading=ReadingOptions(name_speakers=False)),
+    ),
+    (
+        "without sentences kept as said",
+        lambda: RuleExtractor(reading=ReadingOptions(keep_statements=False)),
+    ),
 ]
 
 
