@@ -34,6 +34,8 @@ bench: $(VENV)/.bench-extra
 	bash benchmarks/peer_env.sh
 	$(PY) benchmarks/perf.py
 	$(PY) benchmarks/locomo.py
+	$(PY) benchmarks/golden.py
+	$(PY) benchmarks/add_latency.py
 
 bench-100k: $(VENV)/.bench-extra
 	bash benchmarks/peer_env.sh
