@@ -472,7 +472,11 @@ def default_path_report(o: Outcome) -> list[str]:
         f"within {TARGET_R10_GAP:.2f} of the raw path's {raw.r('all', 10):.3f} "
         f"(gap {gap:+.3f})",
         f"- {verdict(ratio <= TARGET_ADD_RATIO)}: add p50 {add_p50:.2f} ms <= "
-        f"{TARGET_ADD_RATIO}x the baseline {BASELINE_ADD_P50_MS:.2f} ms ({ratio:.2f}x)",
+        f"{TARGET_ADD_RATIO}x the baseline {BASELINE_ADD_P50_MS:.2f} ms ({ratio:.2f}x) per "
+        "LoCoMo turn. The baseline's p50 is an add that stored nothing, so this line cannot "
+        "pass for an extractor that keeps what it is told; the like-for-like comparison (adds "
+        "that both extractors write memories from) is the add-latency section "
+        "(`benchmarks/add_latency.py`).",
         "",
         "Extractor ablation: the default path with each extractor (`EXTRACTOR_ABLATION`; one "
         "search per question at top_k 20, R@5 and R@10 from its prefix; the default row "
