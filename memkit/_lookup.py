@@ -2,7 +2,9 @@
 
 ``StoreLookup`` is the ExtractionContext of one ``add``. It remembers every memory
 it showed (only those may be updated or deleted by the plan) and every vector it
-computed, so a fact looked up and then added is embedded once.
+computed, so a fact looked up and then added is embedded once. What a spoken delete
+removes ("forget everything", "delete my food preferences") is decided on the record
+store's memories, the system of record, never on the index's copy of them alone.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from memkit._inputs import Scope
 from memkit.errors import InvalidInputError
 from memkit.extract._interface import ExistingMemory, Side
 from memkit.filters._chroma import to_chroma
-from memkit.filters._language import all_of, parse_filter
+from memkit.filters._language import all_of, evaluate, parse_filter
 from memkit.search._candidates import matching_ids, scope_node
 from memkit.store._backend import Backend
 
@@ -59,7 +61,14 @@ class StoreLookup:
                 parse_filter({"categories": {"in": list(categories)}}),
             ]
         )
-        found = self._remember(set(matching_ids(self._backend, to_chroma(node))))
+        # The index proposes, the record store decides: a memory is deleted by topic only if
+        # its stored categories name the topic, however stale the index's copy of them.
+        assert node is not None
+        proposed = self._backend.records.get_many(
+            sorted(matching_ids(self._backend, to_chroma(node)))
+        )
+        found = {i: m for i, m in proposed.items() if evaluate(node, m.as_filter_record())}
+        self.shown.update(found)
         return [_existing(m, 1.0) for m in sorted(found.values(), key=lambda m: m.created_at)]
 
     def all_memories(self, side: Side) -> list[ExistingMemory]:

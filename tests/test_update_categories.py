@@ -39,13 +39,7 @@ def test_a_rewritten_memory_leaves_its_old_topic_delete(memory):
     assert texts(memory, "sam") == []
 
 
-def test_the_new_categories_are_what_filters_see(memory, request):
-    if request.node.callspec.params["memory"] == "server":
-        # Chroma's upsert merges a record's metadata with what it had, so the index keeps
-        # the old ``cat:`` (and ``md:``) keys of an updated memory; a filter served by
-        # Chroma (every filter on a Chroma server) still matches them. A store bug
-        # (memkit/store/_index.py), not one of update's.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="stale Chroma metadata"))
+def test_the_new_categories_are_what_filters_see(memory):
     (added,) = memory.add("I love pizza", user_id="sam").results
     memory.update(added.id, "Watches football")
 

@@ -50,6 +50,9 @@ __all__ = ["Backend", "RepairReport", "open_backend"]
 
 log = logging.getLogger("memkit")
 
+# Set in store_meta once the index is known to hold no key a memory lost in an update.
+_KEYS_CHECKED = "index_keys_checked"
+
 
 @dataclass(frozen=True)
 class RepairReport:
@@ -169,6 +172,7 @@ class Backend:
                 # writes its first records failed with "Nothing found on disk".
                 index.probe()
             report = self._reconcile(index, thorough)
+            report = replace(report, upserted=report.upserted + self._drop_stale_keys(index))
         except VectorStoreError as exc:
             if self.chroma.host is not None:
                 raise
@@ -194,6 +198,20 @@ class Backend:
                 report.seconds * 1000,
             )
 
+    def _drop_stale_keys(self, index: VectorIndex) -> int:
+        """Once per store: re-index the memories the index holds with categories or metadata
+        keys they lost in an update (written before ``VectorIndex.upsert`` removed such keys;
+        the revision check cannot see them). Returns how many there were."""
+        if self.records.get_meta(_KEYS_CHECKED) is not None:
+            return 0
+        stale = 0
+        for batch in self.records.iter_all():
+            found = index.with_stale_keys(batch)
+            index_memories(index, self.records, found)
+            stale += len(found)
+        self.records.set_meta(_KEYS_CHECKED, "1")
+        return stale
+
     def _make_index(self) -> VectorIndex:
         directory = generation_dir(self.index_base) if self.chroma.host is None else None
         return VectorIndex(self.chroma, directory, self.records, self._exact)
@@ -205,6 +223,7 @@ class Backend:
         for batch in self.records.iter_all():
             index_memories(index, self.records, batch)  # what it refuses is quarantined
         self.records.clear_journal(self.records.journal())
+        self.records.set_meta(_KEYS_CHECKED, "1")
         return index
 
     def _reconcile(self, index: VectorIndex, thorough: bool) -> RepairReport:

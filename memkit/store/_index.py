@@ -15,7 +15,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -23,14 +23,14 @@ from typing import Any, Protocol, cast
 import chromadb
 import chromadb.api.fastapi
 import httpx
-from chromadb.api.types import WhereDocument
+from chromadb.api.types import Metadata, WhereDocument
 from chromadb.config import Settings
 from chromadb.errors import ChromaError
 
 from memkit._domain import StoredMemory
 from memkit.config import ChromaConfig
-from memkit.errors import VectorStoreError
-from memkit.store._layout import chroma_metadata
+from memkit.errors import MetadataError, VectorStoreError
+from memkit.store._layout import VARIABLE_PREFIXES, chroma_metadata
 from memkit.store._records import RecordStore
 
 __all__ = ["VectorIndex"]
@@ -144,18 +144,59 @@ class VectorIndex:
     # ---- writes -------------------------------------------------------------------------
 
     def upsert(self, memories: Sequence[StoredMemory]) -> None:
+        """Index each memory exactly as it is now, whatever version of it the index holds.
+
+        Measured with chromadb 1.5.9, embedded and on a server: ``upsert`` merges the new
+        metadata into the record's old metadata, and a key sent as None is removed. So the
+        metadata the index holds for the chunk is read first, and each key the layout writes
+        only for some memories (``VARIABLE_PREFIXES``: categories, metadata) that the new
+        version lacks is sent as None; otherwise filters served by Chroma would still match
+        an updated memory's old categories and metadata.
+
+        Each record is replaced by one upsert, never a delete and an add: it is never absent
+        from the index, not even for a reader on a server, and a write interrupted anywhere
+        is simply written again by the journal's replay or the repair at open, which read the
+        index's metadata afresh. (On a server, two processes writing one memory at the same
+        moment race here as their revisions already do; ``Memory.check()`` repairs a stale
+        revision, not a stale key.)
+        """
         for start in range(0, len(memories), self.batch):
             chunk = memories[start : start + self.batch]
-            with chroma_errors("upsert"):
+            ids = [m.id for m in chunk]
+            with chroma_errors("upsert"):  # a memory the layout refuses fails like one Chroma does
+                fresh = [
+                    {**chroma_metadata(m.as_filter_record()), REVISION_KEY: revision(m)}
+                    for m in chunk
+                ]
+                held = self._collection.get(ids=ids, include=["metadatas"])
+                old = dict(zip(held["ids"], held["metadatas"] or [], strict=True))
+                metadatas: list[Metadata] = [
+                    {**new, **dict.fromkeys(_dropped(old.get(i), new))}
+                    for i, new in zip(ids, fresh, strict=True)
+                ]
                 self._collection.upsert(
-                    ids=[m.id for m in chunk],
+                    ids=ids,
                     embeddings=[m.embedding for m in chunk],
                     documents=[m.memory for m in chunk],
-                    metadatas=[
-                        {**chroma_metadata(m.as_filter_record()), REVISION_KEY: revision(m)}
-                        for m in chunk
-                    ],
+                    metadatas=metadatas,
                 )
+
+    def with_stale_keys(self, memories: Sequence[StoredMemory]) -> list[StoredMemory]:
+        """The memories the index holds with a category or metadata key they no longer have
+        (an index written before ``upsert`` removed them); ``upsert`` puts them right."""
+        out: list[StoredMemory] = []
+        for start in range(0, len(memories), self.batch):
+            chunk = {m.id: m for m in memories[start : start + self.batch]}
+            with chroma_errors("read"):
+                held = self._collection.get(ids=list(chunk), include=["metadatas"])
+            for memory_id, old in zip(held["ids"], held["metadatas"] or [], strict=True):
+                memory = chunk[memory_id]
+                try:
+                    if _dropped(old, chroma_metadata(memory.as_filter_record())):
+                        out.append(memory)
+                except MetadataError:
+                    out.append(memory)  # ``upsert`` refuses it, and it is quarantined
+        return out
 
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), self.batch):
@@ -276,6 +317,13 @@ class VectorIndex:
 
 def _nothing() -> None:
     return None
+
+
+def _dropped(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
+    """The variable keys of ``old`` (categories, metadata) that ``new`` no longer has."""
+    if not old:
+        return []
+    return [k for k in old if k not in new and k.startswith(VARIABLE_PREFIXES)]
 
 
 def _journal_in_wal(path: Path) -> None:

@@ -6,6 +6,9 @@ The store owns this layout; ``memkit.filters._chroma`` translates filters agains
 - ``created_at`` / ``updated_at``: float epoch seconds, ``""`` when null.
 - ``cat:<name>``: True per category; ``n_categories``: int.
 - ``md:<key>``: each metadata value as given; ``num:<key>``: the float of int/float values.
+
+The ``cat:``, ``md:`` and ``num:`` keys vary from one version of a memory to the next
+(:data:`VARIABLE_PREFIXES`); every other key is written for every memory.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from typing import Any
 from memkit._values import DATE_FIELDS, ID_FIELDS, metadata_number, record_epoch
 from memkit.errors import MetadataError
 
-__all__ = ["chroma_metadata"]
+__all__ = ["VARIABLE_PREFIXES", "chroma_metadata"]
+
+# The keys a memory has only for some categories or metadata: the ones an update can remove.
+VARIABLE_PREFIXES = ("cat:", "md:", "num:")
 
 
 def chroma_metadata(record: Mapping[str, Any]) -> dict[str, Any]:
