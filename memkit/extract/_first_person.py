@@ -46,6 +46,10 @@ _REORDER: list[tuple[re.Pattern[str], str]] = [
     # "The PIN for my debit card is 1984" -> "My debit card PIN is 1984"
     (re.compile(r"^the (?P<x>[\w -]+?) (?:for|of|on|to) my (?P<y>[\w' -]+?) (?P<be>is|are) "
                 r"(?P<v>.+)$", _I), r"my \g<y> \g<x> \g<be> \g<v>"),
+    # "The code for the garage door is 5512" -> "My garage door code is 5512"
+    (re.compile(r"^the (?P<x>code|password|pin|passcode|combination|number|address|username)"
+                r" (?:for|of|to|on) the (?P<y>[\w' -]+?) (?P<be>is|are) (?P<v>.+)$", _I),
+     r"my \g<y> \g<x> \g<be> \g<v>"),
     # "The wifi password at home is X" -> "My home wifi password is X"
     (re.compile(r"^the (?P<x>[\w -]+?) at (?P<y>home|work) (?P<be>is|are) (?P<v>.+)$", _I),
      r"my \g<y> \g<x> \g<be> \g<v>"),
