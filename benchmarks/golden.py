@@ -281,6 +281,7 @@ class GoldenScores:
     final_checked: int = 0
     absent_checked: int = 0
     wrong_deletes: list[Problem] = field(default_factory=list)
+    wrong_updates: list[Problem] = field(default_factory=list)
     contradictions_left: list[Problem] = field(default_factory=list)
     absent_left: list[Problem] = field(default_factory=list)
     final_missing: list[Problem] = field(default_factory=list)
@@ -341,6 +342,7 @@ class _Event:
     id: str
     memory: str
     event: str
+    previous: str | None = None  # an UPDATE's old text
 
 
 def score(
@@ -401,7 +403,10 @@ class _ScriptRun:
                 else sum(1 for m in step.add or [] if m.get("role") == "user")
             )
             result = self.memory.add(step.add, user_id=USER_ID)
-            events = [_Event(e.id, e.memory, e.event) for e in result.results]
+            events = [
+                _Event(e.id, e.memory, e.event, getattr(e, "previous_memory", None))
+                for e in result.results
+            ]
             self._score_step(n, step, events)
         self._score_end()
         for tag in self.script.tags:
@@ -548,6 +553,16 @@ class _ScriptRun:
                 problem = Problem(self.script.id, event.memory, n, self._name(event.id))
                 self.scores.wrong_deletes.append(problem)
                 lines.append(f"   WRONG DELETE {self._name(event.id)} {_quote(event.memory)}")
+        replaceable = {
+            self.refs.get(op.target or "") for op in expect if op.event in ("UPDATE", "DELETE")
+        }
+        for event in events:
+            if event.event == "UPDATE" and event.id not in replaceable:
+                # an UPDATE of a memory nothing said to change: its old text is lost
+                was = event.previous or event.memory
+                problem = Problem(self.script.id, was, n, self._name(event.id))
+                self.scores.wrong_updates.append(problem)
+                lines.append(f"   WRONG UPDATE {self._name(event.id)} {_quote(was)}")
         return lines
 
     def _explain(
@@ -749,10 +764,13 @@ def render(
     out += [f"| {label} | {_f(m[key]) if key in m else '-'} | {of} |" for label, key, of in rows]
     out += [
         f"| **wrong deletes** (target 0) | {len(scores.wrong_deletes)} | |",
+        f"| wrong updates (a memory nothing said to change, overwritten) | "
+        f"{len(scores.wrong_updates)} | |",
         f"| **contradictions left** in change-of-mind scripts (target 0) "
         f"| {len(scores.contradictions_left)} | |",
     ]
     out += _problem_list("Wrong deletes", scores.wrong_deletes)
+    out += _problem_list("Wrong updates", scores.wrong_updates)
     out += _problem_list("Contradictions left", scores.contradictions_left)
     out += [
         "",

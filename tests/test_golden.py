@@ -69,6 +69,22 @@ def test_no_wrong_deletes(scores: Any) -> None:
     assert scores.wrong_deletes == []
 
 
+def test_no_memory_overwritten_that_nothing_said_to_change(scores: Any) -> None:
+    assert scores.wrong_updates == []
+
+
+@pytest.fixture(scope="module")
+def held_out() -> Any:
+    return golden.score(golden.HOLDOUT)
+
+
+def test_held_out_corpus_loses_nothing_either(held_out: Any) -> None:
+    """Data loss is a zero target on text the rules were not written from, too: no delete
+    and no overwrite of a memory the messages did not name."""
+    assert held_out.wrong_deletes == []
+    assert held_out.wrong_updates == []
+
+
 def test_no_contradictions_left(scores: Any) -> None:
     assert scores.contradictions_left == []
 
