@@ -80,6 +80,8 @@ def event_for(memory: StoredMemory, event: str, previous: str | None = None) -> 
         previous_memory=previous,
         user_id=memory.user_id,
         agent_id=memory.agent_id,
+        app_id=memory.app_id,
+        run_id=memory.run_id,
     )
 
 

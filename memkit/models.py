@@ -84,6 +84,8 @@ class AddEvent(_Result):
     previous_memory: str | None = None
     user_id: str | None = None
     agent_id: str | None = None
+    app_id: str | None = None
+    run_id: str | None = None
 
 
 class AddResult(_Result):
