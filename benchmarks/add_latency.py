@@ -115,13 +115,10 @@ def main() -> None:
         ]
     )
     print(section)
-    text = RESULTS.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    from golden import with_section  # benchmarks/ is this script's directory
+
+    body = section.removeprefix(START + "\n").removesuffix("\n" + END)
+    RESULTS.write_text(with_section(RESULTS.read_text(), body, (START, END)))
 
 
 def _p95(values: list[float]) -> float:
