@@ -33,6 +33,11 @@ class StoredMemory:
     embedding: np.ndarray
     created_at: float
     updated_at: float
+    # The platform's add options: an immutable memory is never updated, by ``update`` or
+    # by an extractor; one past its expiration date ("YYYY-MM-DD", inclusive, UTC) is
+    # left out of search and get_all, never deleted.
+    immutable: bool = False
+    expiration_date: str | None = None
 
     def evolve(self, **changes: Any) -> StoredMemory:
         return replace(self, **changes)
@@ -70,6 +75,8 @@ class StoredMemory:
             categories=list(self.categories),
             created_at=epoch_to_datetime(self.created_at),
             updated_at=epoch_to_datetime(self.updated_at),
+            immutable=self.immutable,
+            expiration_date=self.expiration_date,
         )
 
 

@@ -9,7 +9,8 @@
     │   ├── InvalidInputError      empty messages, no entity id, bad timestamp, ...
     │   │   └── MetadataError      metadata Chroma cannot hold, or over the bounds
     │   ├── BatchLimitError        more than 1000 items in a batch call
-    │   └── MemoryNotFoundError    unknown memory id (also LookupError)
+    │   ├── MemoryNotFoundError    unknown memory id (also LookupError)
+    │   └── ImmutableMemoryError   update of a memory added with ``immutable=True``
     └── MemkitRuntimeError: the call was fine, something underneath failed
         ├── StoreLockedError       another process holds the embedded store
         ├── ExtractionError        the LLM failed for good; messages kept for replay
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigError",
     "EmbeddingError",
     "ExtractionError",
+    "ImmutableMemoryError",
     "InvalidFilterError",
     "InvalidInputError",
     "MemkitError",
@@ -93,6 +95,18 @@ class MemoryNotFoundError(MemkitUsageError, LookupError):
     def __init__(self, memory_id: str) -> None:
         self.memory_id = memory_id
         super().__init__(f"no memory with id {memory_id!r}")
+
+
+class ImmutableMemoryError(MemkitUsageError):
+    """The memory was added with ``immutable=True``: it is never updated. Delete it and
+    add the new text instead, as the platform says."""
+
+    def __init__(self, memory_id: str) -> None:
+        self.memory_id = memory_id
+        super().__init__(
+            f"memory {memory_id!r} is immutable (added with immutable=True): it cannot be "
+            "updated; delete it and add the new text instead"
+        )
 
 
 class MemkitRuntimeError(MemkitError, RuntimeError):

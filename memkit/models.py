@@ -71,6 +71,8 @@ class MemoryRecord(_Result):
     categories: list[str] = Field(default_factory=list)
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    immutable: bool = False
+    expiration_date: str | None = None  # "YYYY-MM-DD"; hidden from search and get_all after
 
 
 class SearchHit(MemoryRecord):

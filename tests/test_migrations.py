@@ -101,7 +101,14 @@ def test_a_store_upgraded_release_by_release_equals_a_new_one(new_database):
         assert migrate(conn) == []
         kept = conn.execute(schema.memories.select()).mappings().all()
         assert [dict(row) for row in kept] == [
-            {**MEMORY_ROW, "agent_id": None, "app_id": None, "run_id": None}
+            {
+                **MEMORY_ROW,
+                "agent_id": None,
+                "app_id": None,
+                "run_id": None,
+                "immutable": None,
+                "expiration_date": None,
+            }
         ]
         versions = conn.execute(text("SELECT version FROM schema_migrations ORDER BY version"))
         assert list(versions.scalars()) == [m.version for m in MIGRATIONS]
@@ -171,6 +178,7 @@ RELEASED = {
     3: "c32c2dbab8f01dee6317be6b02b489a04f0c4df955cdd6eb0073a206b53aaf3a",
     4: "295ef22e530819976f367985325993f0364a8f1530303f23f129b9b18878d553",
     5: "ac2681ff5d6c1f2628f3aebd3a17fca6b7623abd3f00f6925641110c123ea570",
+    6: "5d4c130fc7766f27f555157dcbc9c94f939e5d3022c8eb7254399b746ad0c08b",
 }
 
 

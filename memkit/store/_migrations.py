@@ -7,9 +7,10 @@ nothing until it comes with a new migration, and ``tests/test_migrations.py`` fa
 until it does (it compares ``schema.py`` with a store migrated step by step, on SQLite
 and PostgreSQL, and pins each released migration's text).
 
-A released migration is never edited; a change to the schema is a new entry. Every
-change so far added tables. The first change to an existing table (an ALTER, which
-SQLite mostly cannot do in place) is the moment to move to alembic.
+A released migration is never edited; a change to the schema is a new entry. Changes
+so far added tables, and nullable columns (``ALTER TABLE ... ADD COLUMN``, which SQLite
+and PostgreSQL both do in place, old rows reading NULL). The first change SQLite cannot
+do in place (a dropped, renamed or retyped column) is the moment to move to alembic.
 
 ``CREATE ... IF NOT EXISTS`` keeps the ``checkfirst`` behaviour the first migrations had,
 so a step that finds its table already there leaves it be.
@@ -171,6 +172,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     last_failed_at FLOAT NOT NULL
 )""",
         ),
+    ),
+    Migration(
+        6,
+        # NULL is the default of both: mutable, never expires.
+        "memories.immutable and memories.expiration_date: the platform's add options",
+        (
+            "ALTER TABLE memories ADD COLUMN immutable BOOLEAN",
+            "ALTER TABLE memories ADD COLUMN expiration_date VARCHAR(32)",
+            "CREATE INDEX IF NOT EXISTS ix_memories_expiration ON memories (expiration_date)",
+        ),
+    ),
+    Migration(
+        7,
+        # NULL for a message of plain text, as every older row is.
+        "transcripts.parts: a message's content parts (text and images) as JSON",
+        ("ALTER TABLE transcripts ADD COLUMN parts TEXT",),
     ),
 )
 

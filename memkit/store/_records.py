@@ -62,12 +62,29 @@ def _row_values(m: StoredMemory) -> dict[str, Any]:
         "embedding": np.asarray(m.embedding, dtype=np.float32).tobytes(),
         "created_at": m.created_at,
         "updated_at": m.updated_at,
+        "immutable": m.immutable,
+        "expiration_date": m.expiration_date,
     }
 
 
 # Rows of ``select(memories)`` are read by position: a third of the cost of by-name access.
 _COLUMN = {c.name: i for i, c in enumerate(schema.memories.columns)}
-_ID, _MEMORY, _HASH, _USER, _AGENT, _APP, _RUN, _META, _CATS, _VEC, _CREATED, _UPDATED = (
+(
+    _ID,
+    _MEMORY,
+    _HASH,
+    _USER,
+    _AGENT,
+    _APP,
+    _RUN,
+    _META,
+    _CATS,
+    _VEC,
+    _CREATED,
+    _UPDATED,
+    _IMMUTABLE,
+    _EXPIRES,
+) = (
     _COLUMN[name]
     for name in (
         "id",
@@ -82,6 +99,8 @@ _ID, _MEMORY, _HASH, _USER, _AGENT, _APP, _RUN, _META, _CATS, _VEC, _CREATED, _U
         "embedding",
         "created_at",
         "updated_at",
+        "immutable",
+        "expiration_date",
     )
 )
 # PostgreSQL advisory lock id for schema changes: a fixed 64-bit number of memkit's own.
@@ -128,6 +147,8 @@ def _from_row(row: Any) -> StoredMemory:
         embedding=np.frombuffer(row[_VEC], dtype=np.float32),
         created_at=row[_CREATED],
         updated_at=row[_UPDATED],
+        immutable=bool(row[_IMMUTABLE]),
+        expiration_date=row[_EXPIRES],
     )
 
 
@@ -373,6 +394,14 @@ class RecordStore:
         m = schema.memories
         with self._guard(), self._engine.connect() as conn:
             return {r.id: r.updated_at for r in conn.execute(select(m.c.id, m.c.updated_at))}
+
+    def expiration_dates(self) -> dict[str, str]:
+        """id -> expiration date as stored, of the memories that have one (few: most never
+        expire, and the column is indexed)."""
+        m = schema.memories
+        query = select(m.c.id, m.c.expiration_date).where(m.c.expiration_date.is_not(None))
+        with self._guard(), self._engine.connect() as conn:
+            return {r.id: r.expiration_date for r in conn.execute(query)}
 
     def ids_of_entity(self, kind: EntityType, entity_id: str) -> list[str]:
         column = schema.memories.c[ENTITY_FIELDS[kind]]

@@ -12,6 +12,7 @@ migration that makes it: ``tests/test_migrations.py`` fails until the two agree.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     Index,
@@ -42,12 +43,15 @@ memories = Table(
     Column("embedding", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("immutable", Boolean),  # NULL or false: update and the extractor may change it
+    Column("expiration_date", String(32)),  # "YYYY-MM-DD" as given; NULL never expires
     Index("ix_memories_user_id", "user_id"),
     Index("ix_memories_agent_id", "agent_id"),
     Index("ix_memories_app_id", "app_id"),
     Index("ix_memories_run_id", "run_id"),
     Index("ix_memories_updated", "updated_at", "id"),
     Index("ix_memories_hash", "hash"),
+    Index("ix_memories_expiration", "expiration_date"),
 )
 
 history = Table(
@@ -115,6 +119,7 @@ transcripts = Table(
     Column("name", String(255)),
     Column("metadata", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("parts", Text),  # the content parts as JSON; NULL when the content is plain text
     Index("ix_transcripts_session", "session_id", "id"),
 )
 
