@@ -10,17 +10,24 @@ checkers; a test holds them equal to ``Memory``'s.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ParamSpec, TypeVar
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, Any, ParamSpec, TypeVar
+
+from pydantic import BaseModel
 
 from memkit._embedder import Embedder
+from memkit._export import ConflictPolicy
 from memkit._memory import Memory
 from memkit.config import MemoryConfig
 from memkit.extract._interface import Extractor
 from memkit.models import (
     AddResult,
     BatchResult,
+    ExportResult,
     HistoryEntry,
+    ImportResult,
+    MemoryExportJob,
     MemoryRecord,
     MessageResult,
     Page,
@@ -239,3 +246,81 @@ class AsyncMemory:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    # ---- export and import ----------------------------------------------------------------
+
+    async def export(
+        self,
+        destination: str | os.PathLike[str] | IO[str],
+        *,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        embeddings: bool = True,
+    ) -> ExportResult:
+        return await self._run(
+            self.sync.export,
+            destination,
+            filters=filters,
+            user_id=user_id,
+            agent_id=agent_id,
+            app_id=app_id,
+            run_id=run_id,
+            embeddings=embeddings,
+        )
+
+    async def import_(
+        self,
+        source: str | os.PathLike[str] | IO[str] | Iterable[str],
+        *,
+        on_conflict: ConflictPolicy = "newer",
+    ) -> ImportResult:
+        return await self._run(self.sync.import_, source, on_conflict=on_conflict)
+
+    async def create_memory_export(
+        self,
+        schema: type[BaseModel] | Mapping[str, Any] | str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        export_instructions: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        **platform_options: Any,
+    ) -> MemoryExportJob:
+        return await self._run(
+            self.sync.create_memory_export,
+            schema,
+            filters=filters,
+            export_instructions=export_instructions,
+            user_id=user_id,
+            agent_id=agent_id,
+            app_id=app_id,
+            run_id=run_id,
+            **platform_options,
+        )
+
+    async def get_memory_export(
+        self,
+        memory_export_id: str | None = None,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        **platform_options: Any,
+    ) -> dict[str, Any]:
+        return await self._run(
+            self.sync.get_memory_export,
+            memory_export_id,
+            filters=filters,
+            user_id=user_id,
+            agent_id=agent_id,
+            app_id=app_id,
+            run_id=run_id,
+            **platform_options,
+        )

@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from memkit._adding import add_inferred, add_verbatim
 from memkit._arguments import call_scope, check_platform_options, required_scope
@@ -29,6 +30,7 @@ from memkit._changes import (
 )
 from memkit._domain import epoch_to_datetime
 from memkit._embedder import Embedder, build_embedder
+from memkit._export import ConflictPolicy, check_destination, export_memories, import_memories
 from memkit._inputs import (
     check_batch,
     check_categories,
@@ -51,6 +53,13 @@ from memkit._reading import (
     search_filter,
     search_hits,
 )
+from memkit._structured_export import (
+    ExportJobs,
+    fill_schema,
+    json_schema_of,
+    llm_of,
+    selected_memories,
+)
 from memkit._transcripts import (
     check_last,
     check_session,
@@ -67,7 +76,10 @@ from memkit.models import (
     AddResult,
     BatchResult,
     EntityInfo,
+    ExportResult,
     HistoryEntry,
+    ImportResult,
+    MemoryExportJob,
     MemoryRecord,
     MessageResult,
     Page,
@@ -491,3 +503,131 @@ class Memory:
         """LLM totals over this store's activity log: adds, llm_calls, prompt_tokens,
         completion_tokens and llm_ms (time spent waiting on the model), failed adds included."""
         return usage_totals(self.backend)
+
+    # ---- export and import ----------------------------------------------------------------
+
+    @monitored("export")
+    def export(
+        self,
+        destination: str | os.PathLike[str] | IO[str],
+        *,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        embeddings: bool = True,
+    ) -> ExportResult:
+        """Write the memories to ``destination`` (a file path, or a writable text stream) as
+        JSON Lines: a header, then each memory with its full history and, unless
+        ``embeddings=False``, its vector (the format: ``memkit._export``).
+
+        ``filters`` and the ids select as in ``get_all``; with neither, every memory of the
+        store is exported (a backup). A file is written whole or not at all.
+        """
+        check_destination(destination)
+        if not isinstance(embeddings, bool):
+            raise InvalidInputError(f"embeddings must be True or False, got {embeddings!r}")
+        scope = call_scope(user_id, agent_id, app_id, run_id)
+        node = listing_filter(filters, scope, None, None)
+        result = export_memories(
+            self.backend,
+            self.embedder.name,
+            self.embedder.dims,
+            node,
+            filters,
+            destination,
+            embeddings,
+        )
+        current_outcome().counts = {"exported": result.count}
+        return result
+
+    @monitored("import")
+    def import_(
+        self,
+        source: str | os.PathLike[str] | IO[str] | Iterable[str],
+        *,
+        on_conflict: ConflictPolicy = "newer",
+    ) -> ImportResult:
+        """Load a file written by ``export`` (a path, a text stream or its lines): same ids,
+        timestamps, history, categories and metadata. Idempotent: a memory the store
+        already holds as is, is skipped.
+
+        An id the store holds with other content follows ``on_conflict``: ``"newer"`` (the
+        file's version wins when its ``updated_at`` is later; else the store's is kept and
+        counted in ``conflicts``), ``"keep"``, ``"replace"`` or ``"error"``. Vectors are
+        taken from the file when it was written with this store's embedder, else computed
+        (``re_embedded``). The whole file is checked first and written in one transaction:
+        a bad line is an ``InvalidImportError`` naming it, and nothing is written.
+        ``import`` is a Python keyword, hence the trailing underscore (PEP 8).
+        """
+        result = import_memories(self.backend, self.embedder, source, on_conflict)
+        current_outcome().counts = {
+            "ADD": result.added,
+            "UPDATE": result.replaced,
+            "NONE": result.skipped,
+            "conflicts": result.conflicts,
+        }
+        return result
+
+    @functools.cached_property
+    def _memory_exports(self) -> ExportJobs:
+        return ExportJobs()
+
+    @monitored("create_memory_export")
+    def create_memory_export(
+        self,
+        schema: type[BaseModel] | Mapping[str, Any] | str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        export_instructions: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        **platform_options: Any,
+    ) -> MemoryExportJob:
+        """The platform's structured export: the configured LLM fills one object following
+        ``schema`` (a pydantic model class, a JSON schema or its JSON text) from the
+        memories ``filters`` and the ids select. Runs now; ``get_memory_export(id)`` returns
+        the object. Without an LLM: ``ConfigError``.
+        """
+        check_platform_options(platform_options, {"org_id", "project_id"})
+        llm = llm_of(self.extractor)
+        json_schema, model = json_schema_of(schema)
+        if export_instructions is not None:
+            check_text(export_instructions, "export_instructions")
+        scope = call_scope(user_id, agent_id, app_id, run_id)
+        node = listing_filter(filters, scope, None, None)
+        memories = selected_memories(self.backend, node)
+        result = fill_schema(llm, json_schema, model, memories, export_instructions)
+        export_id = self._memory_exports.keep(
+            {"filters": filters, **scope.as_dict()}, result, self.backend.writes_to({})
+        )
+        current_outcome().counts = {"memories": len(memories)}
+        return MemoryExportJob(
+            message="Memory export request received. The export will be ready in a few seconds.",
+            id=export_id,
+        )
+
+    @monitored("get_memory_export")
+    def get_memory_export(
+        self,
+        memory_export_id: str | None = None,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        run_id: str | None = None,
+        **platform_options: Any,
+    ) -> dict[str, Any]:
+        """The object a ``create_memory_export`` filled: by its id, or the latest one made
+        with the same filters and ids. Kept by this ``Memory`` only (not in the store)."""
+        check_platform_options(platform_options, {"org_id", "project_id"})
+        if memory_export_id is not None:
+            check_id(memory_export_id, "memory_export_id")
+        scope = call_scope(user_id, agent_id, app_id, run_id)
+        return self._memory_exports.get(
+            memory_export_id, {"filters": filters, **scope.as_dict()}, self.backend.writes_to({})
+        )

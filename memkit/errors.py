@@ -7,7 +7,8 @@
     │   │                                ImportError); names the extra that installs it
     │   ├── InvalidFilterError     malformed v2 filter; ``path`` names the bad node
     │   ├── InvalidInputError      empty messages, no entity id, bad timestamp, ...
-    │   │   └── MetadataError      metadata Chroma cannot hold, or over the bounds
+    │   │   ├── MetadataError      metadata Chroma cannot hold, or over the bounds
+    │   │   └── InvalidImportError a line of an import file is malformed; ``line`` names it
     │   ├── BatchLimitError        more than 1000 items in a batch call
     │   ├── MemoryNotFoundError    unknown memory id (also LookupError)
     │   └── ImmutableMemoryError   update of a memory added with ``immutable=True``
@@ -36,6 +37,7 @@ __all__ = [
     "ExtractionError",
     "ImmutableMemoryError",
     "InvalidFilterError",
+    "InvalidImportError",
     "InvalidInputError",
     "MemkitError",
     "MemkitRuntimeError",
@@ -83,6 +85,16 @@ class InvalidInputError(MemkitUsageError):
 
 class MetadataError(InvalidInputError):
     """Metadata that the index cannot hold, or that is over memkit's bounds."""
+
+
+class InvalidImportError(InvalidInputError):
+    """An import file (``Memory.import_``) is malformed; nothing was written. ``line`` is the
+    1-based line number of the offending line (None for the file as a whole)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.line = line
+        self.reason = message
+        super().__init__(f"line {line}: {message}" if line is not None else message)
 
 
 class BatchLimitError(MemkitUsageError):

@@ -19,7 +19,10 @@ __all__ = [
     "BatchResult",
     "EntityInfo",
     "EntityType",
+    "ExportResult",
     "HistoryEntry",
+    "ImportResult",
+    "MemoryExportJob",
     "MemoryRecord",
     "MessageResult",
     "Page",
@@ -197,3 +200,40 @@ class StoreHealth(_Result):
             and not self.quarantined
             and self.indexed == self.records
         )
+
+
+class ExportResult(_Result):
+    """``Memory.export``: how many memories were written, with which embedder's vectors."""
+
+    count: int
+    embedder: str
+    embeddings: bool  # whether each line carries its vector
+
+
+class ImportResult(_Result):
+    """``Memory.import_``: what each memory of the file did to the store.
+
+    ``added`` (a new id), ``replaced`` (the id existed with other content and the file's
+    version won), ``skipped`` (the store already had exactly it), ``conflicts`` (the id
+    existed with other content and the store's version was kept; ids in
+    ``conflict_ids``). ``re_embedded`` counts the written memories whose vector was
+    computed here rather than read from the file; ``history_added`` the history entries
+    written.
+    """
+
+    total: int
+    added: int = 0
+    replaced: int = 0
+    skipped: int = 0
+    conflicts: int = 0
+    re_embedded: int = 0
+    history_added: int = 0
+    conflict_ids: list[str] = Field(default_factory=list)
+
+
+class MemoryExportJob(_Result):
+    """``Memory.create_memory_export``: the platform's reply; ``id`` is for
+    ``get_memory_export``."""
+
+    message: str
+    id: str
