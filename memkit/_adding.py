@@ -154,6 +154,7 @@ def _infer(
             "metadata": dict(request.metadata),
             "categories": None if request.categories is None else list(request.categories),
             "timestamp": None if timestamp is None else request.created_at,
+            **request.replay_options,
         }
         exc.pending_id = backend.records.pending.keep(
             [m.model_dump(exclude_none=True) for m in messages], options, str(exc)

@@ -12,25 +12,31 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, Any, ParamSpec, TypeVar
+from datetime import date
+from typing import IO, Any, ParamSpec, TypeVar, overload
 
 from pydantic import BaseModel
 
 from memkit._embedder import Embedder
 from memkit._export import ConflictPolicy
 from memkit._memory import Memory
+from memkit._options import KEEP, V10, V11, Keep, OutputFormat
 from memkit.config import MemoryConfig
 from memkit.extract._interface import Extractor
 from memkit.models import (
+    AddEvent,
     AddResult,
     BatchResult,
     ExportResult,
+    FieldsPage,
+    FieldsResult,
     HistoryEntry,
     ImportResult,
     MemoryExportJob,
     MemoryRecord,
     MessageResult,
     Page,
+    SearchHit,
     SearchResult,
     StoreHealth,
     TranscriptMessage,
@@ -75,6 +81,22 @@ class AsyncMemory:
     async def _run(method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return await asyncio.to_thread(method, *args, **kwargs)
 
+    @overload
+    async def add(
+        self,
+        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        output_format: V11 = None,
+        **options: Any,
+    ) -> AddResult: ...
+    @overload
+    async def add(
+        self,
+        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        output_format: V10,
+        **options: Any,
+    ) -> list[AddEvent]: ...
     async def add(
         self,
         messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -87,10 +109,19 @@ class AsyncMemory:
         infer: bool = True,
         categories: Sequence[str] | None = None,
         timestamp: float | str | Any | None = None,
+        includes: str | None = None,
+        excludes: str | None = None,
+        custom_instructions: str | None = None,
+        custom_categories: Sequence[Mapping[str, str] | str] | Mapping[str, str] | None = None,
+        expiration_date: str | date | None = None,
+        immutable: bool = False,
+        version: str | None = None,
+        output_format: OutputFormat | None = None,
+        async_mode: bool | None = None,
         **platform_options: Any,
-    ) -> AddResult:
+    ) -> AddResult | list[AddEvent]:
         return await self._run(
-            self.sync.add,
+            self.sync.add,  # type: ignore[arg-type]  # the overloads pick the result
             messages,
             user_id=user_id,
             agent_id=agent_id,
@@ -100,8 +131,34 @@ class AsyncMemory:
             infer=infer,
             categories=categories,
             timestamp=timestamp,
+            includes=includes,
+            excludes=excludes,
+            custom_instructions=custom_instructions,
+            custom_categories=custom_categories,
+            expiration_date=expiration_date,
+            immutable=immutable,
+            version=version,
+            output_format=output_format,
+            async_mode=async_mode,
             **platform_options,
         )
+
+    @overload
+    async def search(
+        self, query: str, *, fields: None = None, output_format: V11 = None, **options: Any
+    ) -> SearchResult: ...
+    @overload
+    async def search(
+        self, query: str, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsResult: ...
+    @overload
+    async def search(
+        self, query: str, *, fields: None = None, output_format: V10, **options: Any
+    ) -> list[SearchHit]: ...
+    @overload
+    async def search(
+        self, query: str, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
 
     async def search(
         self,
@@ -114,10 +171,16 @@ class AsyncMemory:
         agent_id: str | None = None,
         app_id: str | None = None,
         run_id: str | None = None,
+        fields: Sequence[str] | None = None,
+        keyword_search: bool = False,
+        rerank: bool | None = None,
+        limit: int | None = None,
+        version: str | None = None,
+        output_format: OutputFormat | None = None,
         **platform_options: Any,
-    ) -> SearchResult:
+    ) -> SearchResult | FieldsResult | list[SearchHit] | list[dict[str, Any]]:
         return await self._run(
-            self.sync.search,
+            self.sync.search,  # type: ignore[arg-type]  # the overloads pick the result
             query,
             filters=filters,
             top_k=top_k,
@@ -126,8 +189,31 @@ class AsyncMemory:
             agent_id=agent_id,
             app_id=app_id,
             run_id=run_id,
+            fields=fields,
+            keyword_search=keyword_search,
+            rerank=rerank,
+            limit=limit,
+            version=version,
+            output_format=output_format,
             **platform_options,
         )
+
+    @overload
+    async def get_all(
+        self, *, fields: None = None, output_format: V11 = None, **options: Any
+    ) -> Page: ...
+    @overload
+    async def get_all(
+        self, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsPage: ...
+    @overload
+    async def get_all(
+        self, *, fields: None = None, output_format: V10, **options: Any
+    ) -> list[MemoryRecord]: ...
+    @overload
+    async def get_all(
+        self, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
 
     async def get_all(
         self,
@@ -141,10 +227,13 @@ class AsyncMemory:
         keywords: str | None = None,
         page: int = 1,
         page_size: int = 100,
+        fields: Sequence[str] | None = None,
+        version: str | None = None,
+        output_format: OutputFormat | None = None,
         **platform_options: Any,
-    ) -> Page:
+    ) -> Page | FieldsPage | list[MemoryRecord] | list[dict[str, Any]]:
         return await self._run(
-            self.sync.get_all,
+            self.sync.get_all,  # type: ignore[arg-type]  # the overloads pick the result
             filters=filters,
             user_id=user_id,
             agent_id=agent_id,
@@ -154,6 +243,9 @@ class AsyncMemory:
             keywords=keywords,
             page=page,
             page_size=page_size,
+            fields=fields,
+            version=version,
+            output_format=output_format,
             **platform_options,
         )
 
@@ -167,8 +259,11 @@ class AsyncMemory:
         metadata: Mapping[str, Any] | None = None,
         *,
         data: str | None = None,
+        expiration_date: str | date | Keep | None = KEEP,
     ) -> MemoryRecord:
-        return await self._run(self.sync.update, memory_id, text, metadata, data=data)
+        return await self._run(
+            self.sync.update, memory_id, text, metadata, data=data, expiration_date=expiration_date
+        )
 
     async def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
         return await self._run(self.sync.batch_update, memories)
@@ -192,9 +287,15 @@ class AsyncMemory:
         agent_id: str | None = None,
         app_id: str | None = None,
         run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> MessageResult:
         return await self._run(
-            self.sync.delete_all, user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id
+            self.sync.delete_all,
+            user_id=user_id,
+            agent_id=agent_id,
+            app_id=app_id,
+            run_id=run_id,
+            filters=filters,
         )
 
     async def delete_users(

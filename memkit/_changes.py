@@ -19,14 +19,23 @@ from memkit._domain import HistoryRow, StoredMemory, WriteSet
 from memkit._embedder import Embedder
 from memkit._inputs import Scope, check_batch, check_id, check_metadata, check_text
 from memkit._lookup import matching_ids, scope_node
+from memkit._options import check_expiration_date
 from memkit._planning import text_hash
 from memkit._reading import load
-from memkit.errors import InvalidInputError
+from memkit.errors import ImmutableMemoryError, InvalidInputError
 from memkit.filters._chroma import to_chroma
+from memkit.filters._language import FilterNode, entity_scope
 from memkit.store._backend import Backend
 from memkit.store._records import ENTITY_FIELDS
 
-__all__ = ["batch_delete_ids", "delete_entities", "delete_ids", "delete_scope", "update_many"]
+__all__ = [
+    "batch_delete_ids",
+    "delete_entities",
+    "delete_filtered",
+    "delete_ids",
+    "delete_scope",
+    "update_many",
+]
 
 
 def update_many(
@@ -37,19 +46,26 @@ def update_many(
     items: Sequence[Mapping[str, Any]],
     name: str,
 ) -> list[StoredMemory]:
-    """Apply ``{"memory_id", "text"?, "metadata"?}`` items, all or nothing; a changed
-    text is re-embedded and re-categorised (``categorize``)."""
+    """Apply ``{"memory_id", "text"?, "metadata"?, "expiration_date"?}`` items, all or
+    nothing; a changed text is re-embedded and re-categorised (``categorize``). An
+    ``expiration_date`` of None clears the date (the memory shows again). An immutable
+    memory is never changed: naming one fails the whole batch (ImmutableMemoryError)."""
     changes: list[tuple[str, str | None, dict[str, Any] | None]] = []
+    dates: dict[str, str | None] = {}
     for i, item in enumerate(items):
         check_id(item.get("memory_id"), f"{name}[{i}].memory_id" if len(items) > 1 else "memory_id")
-        unknown = set(item) - {"memory_id", "text", "metadata"}
+        unknown = set(item) - {"memory_id", "text", "metadata", "expiration_date"}
         if unknown:
             raise InvalidInputError(f"{name}[{i}]: unknown keys {sorted(unknown)}")
         text, metadata = item.get("text"), item.get("metadata")
         if text is not None:
             check_text(text, f"{name}[{i}].text")
-        if text is None and metadata is None:
-            raise InvalidInputError(f"{name}[{i}] changes nothing: give text and/or metadata")
+        if text is None and metadata is None and "expiration_date" not in item:
+            raise InvalidInputError(
+                f"{name}[{i}] changes nothing: give text, metadata and/or expiration_date"
+            )
+        if "expiration_date" in item:
+            dates[item["memory_id"]] = check_expiration_date(item["expiration_date"])
         clean = None if metadata is None else check_metadata(metadata)
         changes.append((item["memory_id"], None if text is None else text.strip(), clean))
     ids = [memory_id for memory_id, _, _ in changes]
@@ -57,6 +73,9 @@ def update_many(
         raise InvalidInputError(f"{name} names the same memory_id more than once")
     with backend.write_lock:
         current = load(backend, ids)
+        for memory_id in ids:
+            if current[memory_id].immutable:
+                raise ImmutableMemoryError(memory_id)
         new_texts = [t for memory_id, t, _ in changes if t and t != current[memory_id].memory]
         vectors = dict(zip(new_texts, embedder.embed(new_texts), strict=True))
         now = clock()
@@ -73,6 +92,8 @@ def update_many(
                 )
             if metadata is not None:
                 new = new.evolve(metadata=metadata)
+            if memory_id in dates:
+                new = new.evolve(expiration_date=dates[memory_id])
             writes.updates.append(new)
             writes.history.append(HistoryRow(memory_id, "UPDATE", old.memory, new.memory, new, now))
         backend.write(writes)
@@ -110,6 +131,21 @@ def delete_scope(backend: Backend, clock: Callable[[], float], scope: Scope) -> 
     """Delete every memory carrying all the scope's ids."""
     with backend.write_lock:
         ids = list(matching_ids(backend, to_chroma(scope_node(scope))))
+        return delete_ids(backend, clock, ids, strict=False)
+
+
+def delete_filtered(backend: Backend, clock: Callable[[], float], node: FilterNode | None) -> int:
+    """Delete every memory the filter matches (``delete_all(filters=...)``). The filter
+    must pin an entity (an id equality ANDed at its top), as the platform requires: a
+    filter that could select every entity's memories is refused, ``reset()`` is for that."""
+    scope, _ = entity_scope(node)
+    if not scope:
+        raise InvalidInputError(
+            "delete_all needs user_id, agent_id, app_id or run_id, as a keyword or in filters "
+            '(filters={"user_id": "alex"}); use reset() to delete everything'
+        )
+    with backend.write_lock:
+        ids = list(matching_ids(backend, to_chroma(node)))
         return delete_ids(backend, clock, ids, strict=False)
 
 

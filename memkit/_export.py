@@ -23,7 +23,8 @@ so the record store and the index stay consistent, and a failure writes nothing.
 
 Per memory: an id the store lacks is added; one it holds with equal fields (as ``get``
 returns them) is skipped, so importing a file twice changes nothing the second time; one
-it holds with other content is decided by ``on_conflict`` (``CONFLICT_POLICIES``). A
+it holds with other content is decided by ``on_conflict`` (``CONFLICT_POLICIES``; an
+immutable memory is replaced only by an explicit "replace"). A
 written memory also gets the file's history entries that the store's history of that id
 lacks (matched on event, texts and time), appended in the file's order.
 
@@ -525,11 +526,12 @@ def plan_import(
             added.append(incoming)
             continue
         ours, theirs = current.to_model(), incoming.memory.to_model()
+        # An immutable memory is never updated on its own (``update`` refuses it); only an
+        # explicit "replace" overwrites it.
+        newer = theirs.updated_at > ours.updated_at and not getattr(current, "immutable", False)
         if ours == theirs:
             skipped += 1
-        elif on_conflict == "replace" or (
-            on_conflict == "newer" and theirs.updated_at > ours.updated_at
-        ):
+        elif on_conflict == "replace" or (on_conflict == "newer" and newer):
             replaced.append(incoming)
         elif on_conflict == "error":
             raise InvalidImportError(

@@ -14,7 +14,8 @@ import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, Any
+from datetime import date
+from typing import IO, Any, overload
 
 import numpy as np
 from pydantic import BaseModel
@@ -24,6 +25,7 @@ from memkit._arguments import call_scope, check_platform_options, required_scope
 from memkit._changes import (
     batch_delete_ids,
     delete_entities,
+    delete_filtered,
     delete_ids,
     delete_scope,
     update_many,
@@ -42,14 +44,31 @@ from memkit._inputs import (
     parse_timestamp,
 )
 from memkit._monitoring import current_outcome, monitored
+from memkit._options import (
+    KEEP,
+    V10,
+    V11,
+    Keep,
+    OutputFormat,
+    check_expiration_date,
+    check_fields,
+    check_flag,
+    check_output_format,
+    check_version,
+    extraction_options,
+    only_fields,
+)
 from memkit._pending import Replays, pending_rows, replay_row
 from memkit._planning import AddRequest
 from memkit._reading import (
+    Ranking,
     check_search_limits,
+    hidden_ids,
     listing_filter,
     listing_page,
     load,
     nearest,
+    ranking_of,
     search_filter,
     search_hits,
 )
@@ -73,16 +92,20 @@ from memkit.extract._categories import Categorizer, Embed, normalize_categories
 from memkit.extract._interface import Extractor
 from memkit.filters._chroma import ChromaFilter
 from memkit.models import (
+    AddEvent,
     AddResult,
     BatchResult,
     EntityInfo,
     ExportResult,
+    FieldsPage,
+    FieldsResult,
     HistoryEntry,
     ImportResult,
     MemoryExportJob,
     MemoryRecord,
     MessageResult,
     Page,
+    SearchHit,
     SearchResult,
     StoreHealth,
     TranscriptMessage,
@@ -202,6 +225,22 @@ class Memory:
 
     # ---- add ------------------------------------------------------------------------------
 
+    @overload
+    def add(
+        self,
+        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        output_format: V11 = None,
+        **options: Any,
+    ) -> AddResult: ...
+    @overload
+    def add(
+        self,
+        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        output_format: V10,
+        **options: Any,
+    ) -> list[AddEvent]: ...
     @monitored("add")
     def add(
         self,
@@ -215,15 +254,51 @@ class Memory:
         infer: bool = True,
         categories: Sequence[str] | None = None,
         timestamp: float | str | Any | None = None,
+        includes: str | None = None,
+        excludes: str | None = None,
+        custom_instructions: str | None = None,
+        custom_categories: Sequence[Mapping[str, str] | str] | Mapping[str, str] | None = None,
+        expiration_date: str | date | None = None,
+        immutable: bool = False,
+        version: str | None = None,
+        output_format: OutputFormat | None = None,
+        async_mode: bool | None = None,
         **platform_options: Any,
-    ) -> AddResult:
+    ) -> AddResult | list[AddEvent]:
         """Remember what the messages say about the user (and/or agent).
 
         Returns the events caused: ADD, UPDATE (with ``previous_memory``), DELETE
-        (natural-language deletes) and NONE (already known).
+        (natural-language deletes) and NONE (already known); a bare list of them with
+        ``output_format="v1.0"``.
+
+        The platform's options (README.md, "Platform options"): ``includes`` / ``excludes``
+        say what to keep and what never to store, ``custom_instructions`` and
+        ``custom_categories`` replace the configured ones for this call (all four need
+        ``infer=True``); ``expiration_date`` ("YYYY-MM-DD", UTC, inclusive) hides the
+        memories written from search and get_all after that day; ``immutable=True``
+        memories are never updated (``update`` raises ImmutableMemoryError; an extractor
+        adds a new memory instead) nor deleted by a spoken delete. ``async_mode=True`` (the
+        platform's queued add) is refused: an add here returns its results, and
+        ``AsyncMemory`` is the non-blocking way.
         """
         scope = required_scope("add", user_id, agent_id, app_id, run_id)
-        check_platform_options(platform_options, {"version", "output_format", "async_mode"})
+        check_platform_options(platform_options, set())
+        check_version(version)
+        fmt = check_output_format(output_format)
+        if async_mode is not None and check_flag(async_mode, "async_mode"):
+            raise InvalidInputError(
+                "async_mode=True queues an add on the platform; memkit's add returns its "
+                "results when done (use AsyncMemory not to block), so pass async_mode=False"
+            )
+        immutable = check_flag(immutable, "immutable")
+        expires = check_expiration_date(expiration_date)
+        options = extraction_options(includes, excludes, custom_instructions, custom_categories)
+        if options and not infer:
+            raise InvalidInputError(
+                f"{', '.join(options.given())}: these steer extraction, and infer=False "
+                "stores the messages verbatim"
+            )
+        extractor = options.apply(self.extractor)
         parsed = normalize_messages(messages, scope)
         now = self._clock()
         request = AddRequest(
@@ -232,17 +307,44 @@ class Memory:
             categories=None if categories is None else check_categories(categories),
             created_at=now if timestamp is None else parse_timestamp(timestamp),
             now=now,
+            immutable=immutable,
+            expiration_date=expires,
+            replay_options={
+                "includes": options.includes,
+                "excludes": options.excludes,
+                "custom_instructions": options.custom_instructions,
+                "custom_categories": options.categories,
+                "expiration_date": expires,
+                "immutable": immutable or None,
+            },
         )
         if infer:
             events = add_inferred(
-                self.backend, self.embedder, self.extractor, parsed, scope, request, timestamp
+                self.backend, self.embedder, extractor, parsed, scope, request, timestamp
             )
         else:
             events = add_verbatim(self.backend, self.embedder, parsed, scope, request)
         current_outcome().counts.update(
             {e: sum(1 for x in events if x.event == e) for e in ("ADD", "UPDATE", "DELETE", "NONE")}
         )
-        return AddResult(results=events)
+        return events if fmt == "v1.0" else AddResult(results=events)
+
+    @overload
+    def search(
+        self, query: str, *, fields: None = None, output_format: V11 = None, **options: Any
+    ) -> SearchResult: ...
+    @overload
+    def search(
+        self, query: str, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsResult: ...
+    @overload
+    def search(
+        self, query: str, *, fields: None = None, output_format: V10, **options: Any
+    ) -> list[SearchHit]: ...
+    @overload
+    def search(
+        self, query: str, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
 
     # ---- search and listing ---------------------------------------------------------------
 
@@ -258,8 +360,14 @@ class Memory:
         agent_id: str | None = None,
         app_id: str | None = None,
         run_id: str | None = None,
+        fields: Sequence[str] | None = None,
+        keyword_search: bool = False,
+        rerank: bool | None = None,
+        limit: int | None = None,
+        version: str | None = None,
+        output_format: OutputFormat | None = None,
         **platform_options: Any,
-    ) -> SearchResult:
+    ) -> SearchResult | FieldsResult | list[SearchHit] | list[dict[str, Any]]:
         """The memories most relevant to ``query``, highest score first.
 
         ``filters`` is the v2 filter language; the id keywords are ANDed with it, and
@@ -275,25 +383,68 @@ class Memory:
         Within a scope, the words of its own ``user_id``/``agent_id``/``run_id`` ("Alex"
         in "What does Alex eat?" for ``user_id="alex"``) are left out of the query: every
         memory there is Alex's, so the name would only favour "Name is Alex".
+
+        The platform's options: ``fields`` returns only those fields of each result (as
+        dicts); ``keyword_search=True`` ranks by the query's words alone (BM25), so only
+        memories holding one are returned; ``rerank=True`` re-scores by the hybrid scorer's
+        full features and ``rerank=False`` keeps the vector similarity alone, whatever
+        ``search.mode`` is (None: ``search.mode``); ``limit`` is the old name of
+        ``top_k``; ``output_format="v1.0"`` returns the bare list. Memories past their
+        ``expiration_date`` are never returned.
         """
-        check_platform_options(platform_options, {"version", "limit", "rerank", "output_format"})
-        top_k = platform_options.get("limit", top_k)
+        check_platform_options(platform_options, set())
+        check_version(version)
+        fmt = check_output_format(output_format)
+        top_k = top_k if limit is None else limit
         check_text(query, "query")
         check_search_limits(top_k, threshold)
+        wanted = check_fields(fields, SearchHit)
+        ranking = ranking_of(
+            self.config.search,
+            check_flag(keyword_search, "keyword_search"),
+            None if rerank is None else check_flag(rerank, "rerank"),
+        )
         scope = call_scope(user_id, agent_id, app_id, run_id)
         chroma = search_filter(filters, scope)
         # The scope's own name is no clue to the answer (memkit.search._scope_words).
         vector = self.embedder.embed([query_without_scope(query, chroma.source)])[0]
-        hits = self._nearest(query, vector, chroma, top_k)
+        hits = self._nearest(query, vector, chroma, top_k, ranking)
         results = search_hits(self.backend, hits, threshold)
         current_outcome().counts = {"results": len(results)}
-        return SearchResult(results=results)
+        if wanted is not None:
+            rows = only_fields(results, wanted)
+            return rows if fmt == "v1.0" else FieldsResult(results=rows)
+        return results if fmt == "v1.0" else SearchResult(results=results)
 
     def _nearest(
-        self, query: str, vector: np.ndarray, chroma: ChromaFilter, top_k: int
+        self,
+        query: str,
+        vector: np.ndarray,
+        chroma: ChromaFilter,
+        top_k: int,
+        ranking: Ranking | None = None,
     ) -> list[tuple[str, float]]:
         """Search's ranking without its embedding call and result rows."""
-        return nearest(self.backend, self.config.search, self._clock, query, vector, chroma, top_k)
+        return nearest(
+            self.backend, self.config.search, self._clock, query, vector, chroma, top_k, ranking
+        )
+
+    @overload
+    def get_all(
+        self, *, fields: None = None, output_format: V11 = None, **options: Any
+    ) -> Page: ...
+    @overload
+    def get_all(
+        self, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsPage: ...
+    @overload
+    def get_all(
+        self, *, fields: None = None, output_format: V10, **options: Any
+    ) -> list[MemoryRecord]: ...
+    @overload
+    def get_all(
+        self, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
 
     @monitored("get_all")
     def get_all(
@@ -308,16 +459,33 @@ class Memory:
         keywords: str | None = None,
         page: int = 1,
         page_size: int = 100,
+        fields: Sequence[str] | None = None,
+        version: str | None = None,
+        output_format: OutputFormat | None = None,
         **platform_options: Any,
-    ) -> Page:
-        """One page of the matching memories, most recently updated first."""
-        check_platform_options(platform_options, {"version", "output_format"})
+    ) -> Page | FieldsPage | list[MemoryRecord] | list[dict[str, Any]]:
+        """One page of the matching memories, most recently updated first.
+
+        ``fields`` returns only those fields of each record (as dicts);
+        ``output_format="v1.0"`` returns the page's records as a bare list, the platform's
+        old shape. Memories past their ``expiration_date`` are left out (``get`` reads them).
+        """
+        check_platform_options(platform_options, set())
+        check_version(version)
+        fmt = check_output_format(output_format)
         page, page_size = check_paging(page, page_size)
+        wanted = check_fields(fields, MemoryRecord)
         scope = call_scope(user_id, agent_id, app_id, run_id)
         node = listing_filter(filters, scope, categories, keywords)
-        result = listing_page(self.backend, node, page, page_size)
+        hidden = hidden_ids(self.backend, self._clock())
+        result = listing_page(self.backend, node, page, page_size, hidden)
         current_outcome().counts = {"count": result.count, "results": len(result.results)}
-        return result
+        if wanted is not None:
+            rows = only_fields(result.results, wanted)
+            if fmt == "v1.0":
+                return rows
+            return FieldsPage(**{**result.model_dump(exclude={"results"}), "results": rows})
+        return result.results if fmt == "v1.0" else result
 
     @monitored("get")
     def get(self, memory_id: str) -> MemoryRecord:
@@ -360,8 +528,12 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         *,
         data: str | None = None,
+        expiration_date: str | date | Keep | None = KEEP,
     ) -> MemoryRecord:
         """Change the text, the metadata (replaced), or both; recorded in history.
+
+        ``expiration_date`` sets the memory's date ("YYYY-MM-DD") or, given None, clears it
+        so an expired memory shows again. An immutable memory raises ImmutableMemoryError.
 
         A new text is re-embedded and its categories are recomputed from it by the offline
         categoriser (no LLM call, whichever extractor is configured), so a topic delete
@@ -372,6 +544,8 @@ class Memory:
         item: dict[str, Any] = {"memory_id": memory_id, "text": text if text is not None else data}
         if metadata is not None:
             item["metadata"] = metadata
+        if not isinstance(expiration_date, Keep):
+            item["expiration_date"] = expiration_date
         (updated,) = update_many(
             self.backend, self.embedder, self._clock, self._categorize, [item], "update"
         )
@@ -380,7 +554,8 @@ class Memory:
 
     @monitored("batch_update")
     def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> BatchResult:
-        """Up to 1000 ``{"memory_id", "text"?, "metadata"?}`` in one transaction, all or nothing.
+        """Up to 1000 ``{"memory_id", "text"?, "metadata"?, "expiration_date"?}`` in one
+        transaction, all or nothing; an immutable memory fails the batch.
 
         Each item follows ``update``'s rules (a new text gets new categories)."""
         items = check_batch(memories, "batch_update")
@@ -414,10 +589,22 @@ class Memory:
         agent_id: str | None = None,
         app_id: str | None = None,
         run_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> MessageResult:
-        """Delete every memory carrying all the given ids (at least one is required)."""
-        scope = required_scope("delete_all", user_id, agent_id, app_id, run_id)
-        count = delete_scope(self.backend, self._clock, scope)
+        """Delete every memory carrying all the given ids (at least one is required).
+
+        ``filters`` (the v2 filter language, ANDed with the ids) is how current platform
+        clients send the ids: ``delete_all(filters={"user_id": "alex"})``; it may narrow
+        further (``{"AND": [{"user_id": "alex"}, {"run_id": "r1"}]}``), but must pin an
+        entity id, so that no filter deletes every entity's memories (``reset()`` does).
+        """
+        if filters is None:
+            scope = required_scope("delete_all", user_id, agent_id, app_id, run_id)
+            count = delete_scope(self.backend, self._clock, scope)
+        else:
+            scope = call_scope(user_id, agent_id, app_id, run_id)
+            node = listing_filter(filters, scope, None, None)
+            count = delete_filtered(self.backend, self._clock, node)
         current_outcome().counts = {"DELETE": count}
         return MessageResult(message="Memories deleted successfully!", count=count)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,11 @@ class AddRequest:
     categories: Sequence[str] | None  # explicit categories override the extractor's
     created_at: float
     now: float
+    # The platform's add options, given to every memory the add writes (ADD or UPDATE).
+    immutable: bool = False
+    expiration_date: str | None = None
+    # The add's other platform options as given, kept with its messages for ``replay``.
+    replay_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ def new_memory(fact: NewFact, vector: np.ndarray, request: AddRequest) -> Stored
         embedding=vector,
         created_at=request.created_at,
         updated_at=request.created_at,
+        immutable=request.immutable,
+        expiration_date=request.expiration_date,
     )
 
 
@@ -98,6 +105,11 @@ def plan_writes(
     written: a model must never be able to touch another entity's memory by inventing
     an id, and a "forget everything" expands only to memories the add's own scope
     holds. Operations on one target after it was deleted or updated are ignored.
+
+    An immutable memory is never changed: an UPDATE of it adds the new text as a memory
+    of its own (the platform's "delete and re-add", without the delete) and a DELETE of
+    it is reported as NONE. What the add writes carries its ``immutable`` flag and, when
+    it gives one, its ``expiration_date``.
     """
     writes = WriteSet()
     events: list[AddEvent] = []
@@ -123,8 +135,20 @@ def plan_writes(
         if op.target_id in touched:
             continue
         target = shown[op.target_id]
-        if op.event == "NONE":
+        if op.event == "NONE" or (op.event == "DELETE" and target.immutable):
             events.append(event_for(target, "NONE"))
+            continue
+        if op.event == "UPDATE" and target.immutable:
+            if op.text and op.text != target.memory:
+                fact = NewFact(op.text, op.side, op.categories)
+                memory = new_memory(fact, vectors[op.text], request)
+                writes.inserts.append(memory)
+                writes.history.append(
+                    HistoryRow(memory.id, "ADD", None, memory.memory, memory, request.now)
+                )
+                events.append(event_for(memory, "ADD"))
+            else:
+                events.append(event_for(target, "NONE"))
             continue
         touched.add(target.id)
         if op.event == "DELETE":
@@ -146,6 +170,8 @@ def plan_writes(
                 categories=list(dict.fromkeys(categories)),
                 metadata={**target.metadata, **request.metadata},
                 updated_at=max(request.now, target.created_at),
+                immutable=request.immutable,
+                expiration_date=request.expiration_date or target.expiration_date,
             )
             writes.updates.append(updated)
             writes.history.append(

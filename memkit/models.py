@@ -20,6 +20,8 @@ __all__ = [
     "EntityInfo",
     "EntityType",
     "ExportResult",
+    "FieldsPage",
+    "FieldsResult",
     "HistoryEntry",
     "ImportResult",
     "MemoryExportJob",
@@ -108,6 +110,23 @@ class Page(_Result):
     next: int | None
     previous: int | None
     results: list[MemoryRecord]
+
+
+class FieldsResult(_Result):
+    """``search(fields=[...])``: each result holds only the fields asked for."""
+
+    results: list[dict[str, Any]]
+
+
+class FieldsPage(_Result):
+    """``get_all(fields=[...])``: a page whose records hold only the fields asked for."""
+
+    count: int
+    page: int
+    page_size: int
+    next: int | None
+    previous: int | None
+    results: list[dict[str, Any]]
 
 
 class HistoryEntry(_Result):

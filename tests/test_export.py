@@ -223,6 +223,30 @@ def test_conflicts_follow_on_conflict(pair):
         target.import_(io.StringIO(text), on_conflict="merge")
 
 
+def test_immutable_and_expiration_date_travel_and_an_immutable_memory_is_not_replaced(pair):
+    source, target = pair
+    ids = seed(source)
+    lines = export_text(source).splitlines()
+    number = next(i for i, line in enumerate(lines) if ids["tea"] in line) + 1
+    assert json.loads(lines[number - 1])["immutable"] is False
+    fixed = _edit(lines, number, immutable=True, expiration_date="2030-01-31")
+    assert target.import_(fixed).added == 4
+    record = target.get(ids["tea"])
+    assert (record.immutable, record.expiration_date) == (True, "2030-01-31")
+    assert [json.loads(x) for x in export_text(target).splitlines()[1:]] == [
+        json.loads(x) for x in fixed[1:]
+    ]
+    later = _edit(fixed, number, memory="I like oolong", hash=None, updated_at="2099-01-01")
+    result = target.import_(later)  # "newer", but the store's memory is immutable
+    assert (result.conflicts, result.skipped) == (1, 3)
+    assert target.get(ids["tea"]).memory == "I like green tea"
+    assert target.import_(later, on_conflict="replace").replaced == 1
+    assert target.get(ids["tea"]).memory == "I like oolong"
+    with pytest.raises(InvalidImportError, match="YYYY-MM-DD") as raised:
+        target.import_(_edit(lines, number, expiration_date="next week"))
+    assert raised.value.line == number
+
+
 # ---- vectors: used when the embedder matches, else recomputed -----------------------------
 
 

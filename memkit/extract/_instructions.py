@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from memkit._text import content_words
 
-__all__ = ["InstructionRules", "Topic", "parse_instructions"]
+__all__ = ["InstructionRules", "Topic", "parse_instructions", "with_filters"]
 
 _I = re.IGNORECASE
 
@@ -110,6 +110,35 @@ def parse_instructions(text: str | None) -> InstructionRules:
             for sentence in re.split(r"(?<=[.!;])\s+", line):
                 _read_sentence(sentence.strip(" .!;"), keep, ignore)
     return InstructionRules(tuple(dict.fromkeys(keep)), tuple(dict.fromkeys(ignore)))
+
+
+def with_filters(
+    rules: InstructionRules, includes: str | None, excludes: str | None
+) -> InstructionRules:
+    """``rules`` plus the platform's ``includes`` (topics to keep, only those) and
+    ``excludes`` (topics never to store), each a phrase or a list ("dietary preferences",
+    "Ignore weather comments, greetings, and small talk")."""
+    keep = [*rules.keep, *_filter_topics(includes)]
+    ignore = [*rules.ignore, *_filter_topics(excludes)]
+    return InstructionRules(tuple(dict.fromkeys(keep)), tuple(dict.fromkeys(ignore)))
+
+
+def _filter_topics(text: str | None) -> list[Topic]:
+    """The topics of an ``includes`` / ``excludes`` value: its leading verb ("Extract",
+    "Ignore", "Do not store") and "only" are read as what the option already says."""
+    if not text:
+        return []
+    out: list[Topic] = []
+    for line in re.split(r"[\n.;]+", text):
+        out.extend(_topics(_FILTER_VERB.sub("", line.strip())))
+    return out
+
+
+_FILTER_VERB = re.compile(
+    rf"^(?:please\s+)?(?:(?:do not|don't|never|only|just)\s+)?(?:{_VERBS[3:-1]}|ignore|skip"
+    rf"|exclude|omit|disregard|leave out|drop|avoid|focus on)?\s*(?:only\s+)?{_WHAT}{_ABOUT}",
+    _I,
+)
 
 
 def _read_sentence(sentence: str, keep: list[Topic], ignore: list[Topic]) -> None:

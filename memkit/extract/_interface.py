@@ -6,6 +6,14 @@ admitted messages and an :class:`ExtractionContext` through which it looks up th
 entity's existing memories; the extractor answers with a :class:`Plan`. The plan
 only names memory ids the context showed it, which ``Memory`` checks.
 
+Per-call options (the platform's ``includes``, ``excludes``, ``custom_instructions`` and
+``custom_categories`` of one ``add``) reach an extractor through
+:meth:`ExtractionOptions.apply`: an extractor that supports them has a ``for_call(options)``
+method returning an extractor for that call alone (the configured one is never
+mutated, so concurrent adds cannot see each other's options). The protocol's ``plan``
+is unchanged, so a user's own extractor keeps working; one without ``for_call`` is
+refused when an add carries options it could not honour, never silently run without.
+
 A request to forget everything ("Forget everything about me") is answered with a
 DELETE for each memory :meth:`ExtractionContext.all_memories` lists: every memory of
 the speaker's side of the add's own scope, whatever its categories or however it was
@@ -15,10 +23,13 @@ rule nor a model can widen an erasure beyond the entity being written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from memkit.errors import InvalidInputError
 
 Role = Literal["user", "assistant", "system", "tool"]
 Side = Literal["user", "assistant"]
@@ -103,3 +114,45 @@ class Extractor(Protocol):
         sides: Sequence[Side],
         context: ExtractionContext,
     ) -> Plan: ...
+
+
+@dataclass(frozen=True)
+class ExtractionOptions:
+    """One ``add``'s own extraction options; each None keeps the configured behaviour.
+
+    ``custom_instructions`` and ``categories`` replace the configured ones for the call;
+    ``includes`` names what to keep (only that) and ``excludes`` what never to store,
+    on top of the instructions.
+    """
+
+    includes: str | None = None
+    excludes: str | None = None
+    custom_instructions: str | None = None
+    categories: Mapping[str, str] | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in self.__dict__.values())
+
+    def given(self) -> list[str]:
+        """The platform's names of the options set."""
+        names = {"categories": "custom_categories"}
+        return [names.get(k, k) for k, v in self.__dict__.items() if v is not None]
+
+    def apply(self, extractor: Extractor) -> Extractor:
+        """The extractor for this call: ``extractor.for_call(self)``, or ``extractor`` itself
+        when no option is set. An extractor without ``for_call`` cannot honour the options:
+        that is a usage error (``ValueError``) naming them, raised before anything is written."""
+        if not self:
+            return extractor
+        for_call: Any = getattr(extractor, "for_call", None)
+        if for_call is None:
+            raise _unsupported(type(extractor).__name__, self.given())
+        planned: Extractor = for_call(self)
+        return planned
+
+
+def _unsupported(name: str, options: list[str]) -> InvalidInputError:
+    return InvalidInputError(
+        f"{', '.join(options)}: the configured extractor ({name}) has no for_call(options) "
+        "method, so it cannot honour per-call extraction options"
+    )

@@ -40,6 +40,7 @@ PostgreSQL), so they survive restarts. ``Memory.pending()`` lists them and
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -57,6 +58,7 @@ from memkit.extract._chat_function import ChatFunctionError, FunctionClient
 from memkit.extract._interface import (
     ExistingMemory,
     ExtractionContext,
+    ExtractionOptions,
     Message,
     Operation,
     Plan,
@@ -119,9 +121,24 @@ class LlmExtractor:
         self.settings = settings or LlmSettings()
         self.categories: dict[str, str] = normalize_categories(categories)
         self.custom_instructions = custom_instructions
+        self.includes: str | None = None
+        self.excludes: str | None = None
         self._local = threading.local()
         self._client = client or self._build_client()
         self._json_schema = True  # False once the server has refused json_schema
+
+    def for_call(self, options: ExtractionOptions) -> LlmExtractor:
+        """This extractor for one ``add`` with the platform's per-call options, all in the
+        prompt: ``custom_instructions`` and ``categories`` replace the configured ones,
+        ``includes`` / ``excludes`` say what to keep and what never to store. A shallow
+        copy: the client, and the per-thread meter its request hook counts on, are shared."""
+        call = copy.copy(self)
+        if options.categories is not None:
+            call.categories = dict(options.categories)
+        if options.custom_instructions is not None:
+            call.custom_instructions = options.custom_instructions
+        call.includes, call.excludes = options.includes, options.excludes
+        return call
 
     def _build_client(self) -> openai.OpenAI:
         settings = self.settings
@@ -169,6 +186,8 @@ class LlmExtractor:
             shown=shown,
             categories=self.categories,
             custom_instructions=self.custom_instructions,
+            includes=self.includes,
+            excludes=self.excludes,
         )
         meter = _Meter()
         self._local.meter = meter

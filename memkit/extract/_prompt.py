@@ -120,6 +120,8 @@ class PromptInput:
     shown: Mapping[str, Shown]  # alias -> memory
     categories: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
     custom_instructions: str | None = None
+    includes: str | None = None  # the platform's add option: what to keep (only that)
+    excludes: str | None = None  # and what never to store
 
 
 def without_recall(content: str) -> str:
@@ -166,6 +168,10 @@ def build_chat(prompt: PromptInput) -> list[dict[str, str]]:
             "Project instructions (they override the rules above):",
             prompt.custom_instructions.strip(),
         ]
+    if prompt.includes and prompt.includes.strip():
+        system += ["", "Remember only facts about:", prompt.includes.strip()]
+    if prompt.excludes and prompt.excludes.strip():
+        system += ["", "Never remember facts about (leave them out):", prompt.excludes.strip()]
     return [
         {"role": "system", "content": "\n".join(system)},
         {"role": "user", "content": _user_block(prompt)},

@@ -35,11 +35,17 @@ from memkit.errors import InvalidInputError
 from memkit.extract._categories import Categorizer, Embed, normalize_categories
 from memkit.extract._deletes import DeleteRequest
 from memkit.extract._fact_shape import Shape, contradicts, duplicate, matches, richer, shape
-from memkit.extract._instructions import Topic, parse_instructions
+from memkit.extract._instructions import (
+    InstructionRules,
+    Topic,
+    parse_instructions,
+    with_filters,
+)
 from memkit.extract._interface import (
     Event,
     ExistingMemory,
     ExtractionContext,
+    ExtractionOptions,
     Message,
     Operation,
     Plan,
@@ -83,10 +89,31 @@ class RuleExtractor:
     ) -> None:
         self.categories: dict[str, str] = normalize_categories(categories)
         self.categorizer = Categorizer(self.categories, embed)
-        self.instructions = parse_instructions(instructions)
-        self._keep = _topic_categorizer(self.instructions.keep, embed)
-        self._ignore = _topic_categorizer(self.instructions.ignore, embed)
+        self._instructions_text = instructions
+        self._embed = embed
         self.reading = reading or ReadingOptions()
+        self._follow(parse_instructions(instructions))
+
+    def _follow(self, rules: InstructionRules) -> None:
+        self.instructions = rules
+        self._keep = _topic_categorizer(rules.keep, self._embed)
+        self._ignore = _topic_categorizer(rules.ignore, self._embed)
+
+    def for_call(self, options: ExtractionOptions) -> RuleExtractor:
+        """The extractor of one ``add`` with the platform's per-call options: its
+        ``custom_instructions`` and ``categories`` replace these, ``includes`` keeps only
+        the topics it names and ``excludes`` drops those it names (see ``_instructions``)."""
+        categories = self.categories if options.categories is None else options.categories
+        instructions = (
+            self._instructions_text
+            if options.custom_instructions is None
+            else options.custom_instructions
+        )
+        call = RuleExtractor(categories, instructions, self._embed, reading=self.reading)
+        if options.categories is None:
+            call.categorizer = self.categorizer  # the same one: its label vectors are cached
+        call._follow(with_filters(call.instructions, options.includes, options.excludes))
+        return call
 
     def plan(
         self,

@@ -51,6 +51,7 @@ def hybrid_search(
     top_k: int,
     weights: Weights,
     now: float,
+    hidden: frozenset[str] = frozenset(),
 ) -> list[tuple[str, float]]:
     """(id, score in [0, 1]) of the ``top_k`` best memories matching the filter ``chroma``
     was translated from (``chroma.source``), best first.
@@ -58,9 +59,12 @@ def hybrid_search(
     Every signal is an array over the candidates, by their position in ``SearchView.ids``;
     NaN marks a memory not scored (beyond FULL_SCORING_LIMIT, only the pool is). Up to
     FULL_SCORING_LIMIT candidates, the view comes from search's cache (``cached_view``)
-    when the same candidates were searched before.
+    when the same candidates were searched before. ``hidden`` memories (expired ones)
+    are no candidates.
     """
     hashes = _candidates(backend, chroma)
+    if hidden:
+        hashes = {i: h for i, h in hashes.items() if i not in hidden}
     if not hashes:
         return []
     keywords = backend.records.keywords
