@@ -18,6 +18,7 @@ from langchain_core.messages import (
     HumanMessage,
     SystemMessage,
     ToolMessage,
+    convert_to_openai_messages,
 )
 
 from memkit.adapter_driver import (
@@ -30,6 +31,7 @@ from memkit.adapter_driver import (
     run_sync,
     worth_remembering,
 )
+from memkit.adapter_messages import as_given, message_content
 from memkit.models import TranscriptMessage
 
 __all__ = [
@@ -61,10 +63,15 @@ def _role(message: BaseMessage) -> str:
 
 
 def to_memkit_messages(messages: Iterable[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages as memkit's chat dicts (role, text content, name)."""
+    """LangChain messages as memkit's chat dicts (role, content, name). Content blocks go
+    through LangChain's own OpenAI conversion, so its standard image blocks arrive as
+    ``image_url`` parts (``memkit.adapter_messages`` says which blocks are left out)."""
     out: list[dict[str, Any]] = []
     for message in messages:
-        item: dict[str, Any] = {"role": _role(message), "content": message.text}
+        content: Any = message.content
+        if not isinstance(content, str):
+            content = message_content(convert_to_openai_messages(message)["content"])
+        item: dict[str, Any] = {"role": _role(message), "content": content}
         if message.name:
             item["name"] = message.name
         out.append(item)
@@ -72,13 +79,15 @@ def to_memkit_messages(messages: Iterable[BaseMessage]) -> list[dict[str, Any]]:
 
 
 def from_transcript(message: TranscriptMessage) -> BaseMessage:
-    """A memkit transcript message back as the LangChain message of its role."""
+    """A memkit transcript message back as the LangChain message of its role (content
+    parts as LangChain's OpenAI-format blocks)."""
     extra: dict[str, Any] = {"name": message.name} if message.name else {}
+    content: Any = as_given(message)
     if message.role == "user":
-        return HumanMessage(content=message.content, **extra)
+        return HumanMessage(content=content, **extra)
     if message.role == "assistant":
-        return AIMessage(content=message.content, **extra)
+        return AIMessage(content=content, **extra)
     if message.role == "system":
-        return SystemMessage(content=message.content, **extra)
+        return SystemMessage(content=content, **extra)
     # The transcript keeps no tool_call_id; the tool's name is the best stand-in.
-    return ToolMessage(content=message.content, tool_call_id=message.name or "", **extra)
+    return ToolMessage(content=content, tool_call_id=message.name or "", **extra)

@@ -18,6 +18,7 @@ from langchain_memkit._calls import (
     to_memkit_messages,
     worth_remembering,
 )
+from memkit.adapter_messages import has_content
 
 __all__ = ["MemkitChatMessageHistory"]
 
@@ -109,7 +110,7 @@ class MemkitChatMessageHistory(BaseChatMessageHistory):
         return [from_transcript(row) for row in rows]
 
     def _write(self, messages: Sequence[BaseMessage]) -> Flow[None]:
-        turn = [m for m in to_memkit_messages(messages) if m["content"].strip()]
+        turn = [m for m in to_memkit_messages(messages) if has_content(m)]
         if not turn:
             return
         yield from call("append_messages", self.session_id, turn)

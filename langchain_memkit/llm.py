@@ -24,7 +24,7 @@ _MESSAGES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessa
 
 def _chat_function(model: BaseChatModel, json_schema: bool) -> ChatFunction:
     def chat(
-        messages: list[dict[str, str]], response_format: Mapping[str, Any] | None
+        messages: list[dict[str, Any]], response_format: Mapping[str, Any] | None
     ) -> ChatReply:
         runnable: Any = model
         if json_schema and response_format is not None:
@@ -46,6 +46,8 @@ class LangChainExtractor(LlmExtractor):
     The prompt asks for JSON and memkit checks (and once repairs) the answer, so any chat
     model works. ``json_schema=True`` also passes memkit's strict JSON schema as the
     OpenAI ``response_format`` (ChatOpenAI and OpenAI-compatible models).
+    ``enable_vision=True`` says the model reads images: image parts of the messages then
+    reach it as OpenAI-format image blocks (otherwise ``add`` refuses them).
 
     Instantiate (``init_chat_model("anthropic:claude-sonnet-4-5")`` in place of the
     scripted model, which answers with memkit's JSON plan):
@@ -78,9 +80,13 @@ class LangChainExtractor(LlmExtractor):
         categories: Mapping[str, str] | Sequence[str] | None = None,
         custom_instructions: str | None = None,
         json_schema: bool = False,
+        enable_vision: bool = False,
     ) -> None:
         name = getattr(model, "model_name", None) or getattr(model, "model", None)
-        settings = LlmSettings(model=name if isinstance(name, str) else type(model).__name__)
+        settings = LlmSettings(
+            model=name if isinstance(name, str) else type(model).__name__,
+            enable_vision=enable_vision,
+        )
         super().__init__(
             settings,
             categories,

@@ -25,6 +25,7 @@ from langchain_memkit._calls import (
     to_memkit_messages,
     worth_remembering,
 )
+from memkit.adapter_messages import has_content, message_text
 from memkit.recall import DEFAULT_HEADER, format_recall, recall_filter, recall_query
 
 __all__ = ["MemkitMiddleware", "MemkitState"]
@@ -183,7 +184,7 @@ class MemkitMiddleware(AgentMiddleware[MemkitState, Any]):
 
     def _recall(self, request: ModelRequest[Any]) -> Flow[ModelRequest[Any]]:
         scope = self.scope(request.runtime)
-        turns = [(m["role"], m["content"]) for m in to_memkit_messages(request.messages)]
+        turns = [(m["role"], message_text(m)) for m in to_memkit_messages(request.messages)]
         query = recall_query(turns)
         if not self.recall or not query:
             return request
@@ -213,7 +214,5 @@ class MemkitMiddleware(AgentMiddleware[MemkitState, Any]):
         scope = self.scope(runtime)
         turn = to_memkit_messages(unsaved_turn(messages, state.get("memkit_saved")))
         if worth_remembering(turn):
-            yield from call(
-                "add", [m for m in turn if m["content"].strip()], infer=self.infer, **scope
-            )
+            yield from call("add", [m for m in turn if has_content(m)], infer=self.infer, **scope)
         return {"memkit_saved": messages[-1].id}

@@ -1,6 +1,10 @@
 """LlamaIndex ``ChatMessage`` <-> memkit message dicts, and where a turn ends.
 
-memkit's transcripts and ``add`` take plain ``{"role", "content"}`` messages. Tool
+memkit's transcripts and ``add`` take ``{"role", "content"}`` messages, the content a
+string or OpenAI content parts: text and image blocks become ``text`` / ``image_url``
+parts (an image given as bytes or a path as a data URL); other blocks go on to memkit,
+which leaves out reasoning and tool bookkeeping and refuses audio, video and documents
+(``memkit.adapter_messages``). Tool
 calls and tool results cannot be represented there without their call ids, and a
 replayed tool message without its call breaks every provider's message checks, so
 they are left out of both: the transcript keeps what was said, not how.
@@ -11,8 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ContentBlock,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ToolCallBlock,
+)
 
+from memkit.adapter_messages import as_given, has_content, message_content, message_text
 from memkit.models import TranscriptMessage
 
 _ROLES = {
@@ -34,10 +46,27 @@ def has_tool_calls(message: ChatMessage) -> bool:
 def to_memkit(message: ChatMessage) -> dict[str, Any] | None:
     """The memkit form of a message, or None for tool traffic and empty messages."""
     role = _ROLES.get(MessageRole(message.role))
-    text = (message.content or "").strip()
-    if role is None or not text or (role == "assistant" and has_tool_calls(message)):
+    if role is None or (role == "assistant" and has_tool_calls(message)):
         return None
-    return {"role": role, "content": text}
+    content = message_content([_part(block) for block in message.blocks])
+    item = {"role": role, "content": content.strip() if isinstance(content, str) else content}
+    return item if has_content(item) else None
+
+
+def _part(block: ContentBlock) -> dict[str, Any]:
+    if isinstance(block, TextBlock):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, ImageBlock):
+        if block.url is not None:
+            url = str(block.url)
+        else:
+            data = block.resolve_image(as_base64=True).read().decode("ascii")
+            url = f"data:{block.image_mimetype or 'image/png'};base64,{data}"
+        image: dict[str, Any] = {"url": url}
+        if block.detail in ("auto", "low", "high"):
+            image["detail"] = block.detail
+        return {"type": "image_url", "image_url": image}
+    return {"type": block.block_type}  # memkit leaves it out or refuses it by its type
 
 
 def to_memkit_all(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
@@ -45,12 +74,21 @@ def to_memkit_all(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
 
 
 def from_transcript(message: TranscriptMessage) -> ChatMessage:
-    return ChatMessage(role=message.role, content=message.content)
+    content = as_given(message)
+    if isinstance(content, str):
+        return ChatMessage(role=message.role, content=content)
+    blocks: list[ContentBlock] = [
+        TextBlock(text=part["text"])
+        if part["type"] == "text"
+        else ImageBlock(url=part["image_url"]["url"], detail=part["image_url"].get("detail"))
+        for part in content
+    ]
+    return ChatMessage(role=message.role, blocks=blocks)
 
 
 def turns(messages: Iterable[ChatMessage]) -> list[tuple[str, str]]:
     """``(role, text)`` pairs for ``memkit.recall.recall_query``."""
-    return [(m["role"], m["content"]) for m in to_memkit_all(messages)]
+    return [(m["role"], message_text(m)) for m in to_memkit_all(messages)]
 
 
 def split_turns(

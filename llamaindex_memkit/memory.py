@@ -30,6 +30,7 @@ from llamaindex_memkit.context import Client, MemkitContext, ScopeArg, build_con
 from llamaindex_memkit.filters import resolve_filters
 from llamaindex_memkit.tokenizer import offline_tokenizer
 from memkit.adapter_driver import Flow, call, run_async, run_sync, worth_remembering
+from memkit.adapter_messages import as_given, message_text
 from memkit.models import SearchHit, TranscriptMessage
 from memkit.recall import DEFAULT_HEADER, format_recall, recall_query
 from memkit.tokens import count_tokens
@@ -184,7 +185,7 @@ class MemkitMemory(BaseMemory):
         if isinstance(input, str) and input.strip():
             pairs.append(("user", input))
         elif latest is not None:
-            pairs.append((latest["role"], latest["content"]))
+            pairs.append((latest["role"], message_text(latest)))
         return recall_query(pairs)
 
     def _compose(
@@ -321,7 +322,7 @@ def _diff(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The new transcript, and its messages past the part the old one already held."""
     stored = to_memkit_all(messages)
-    old = [(m.role, m.content) for m in current]
+    old = [(m.role, as_given(m)) for m in current]
     same = 0
     while same < min(len(old), len(stored)) and old[same] == (
         stored[same]["role"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memkit._content import openai_content
 from memkit._domain import HistoryRow, StoredMemory, WriteSet
 from memkit._embedder import Embedder
 from memkit._inputs import Scope, admit_operations
@@ -157,6 +158,13 @@ def _infer(
             **request.replay_options,
         }
         exc.pending_id = backend.records.pending.keep(
-            [m.model_dump(exclude_none=True) for m in messages], options, str(exc)
+            [_as_given(m) for m in messages], options, str(exc)
         )
         raise
+
+
+def _as_given(message: Any) -> dict[str, Any]:
+    """A message as ``add`` takes it, content parts included, for ``replay``."""
+    row: dict[str, Any] = message.model_dump(exclude_none=True, exclude={"parts"})
+    row["content"] = openai_content(message.content, message.parts)
+    return row

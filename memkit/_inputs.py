@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from memkit._content import check_image_total, image_bytes, read_content
 from memkit.bounds import (
     EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
@@ -146,8 +147,9 @@ def normalize_messages(messages: Any, scope: Scope) -> list[Message]:
             item = {"role": "user" if scope.user_id else "assistant", "content": item}
         if not isinstance(item, Mapping):
             raise InvalidInputError(f"messages[{i}] must be a dict with role and content")
+        item = _with_parts(item, f"messages[{i}].content")
         try:
-            message = Message.model_validate(dict(item))
+            message = Message.model_validate(item)
         except ValidationError as exc:
             problem = exc.errors()[0]
             field = ".".join(str(p) for p in problem["loc"])
@@ -157,9 +159,20 @@ def normalize_messages(messages: Any, scope: Scope) -> list[Message]:
             if trouble is not None:
                 raise InvalidInputError(f"messages[{i}].{field} {trouble}")
         out.append(message)
-    if not any(m.content.strip() for m in out):
+    check_image_total(sum(image_bytes(m.parts) for m in out))
+    if not any(m.content.strip() or m.images for m in out):
         raise InvalidInputError("messages are empty: nothing to remember")
     return out
+
+
+def _with_parts(item: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """The message with list content read into its text and parts (``memkit._content``);
+    ``parts`` comes only from ``content``, never from the caller's dict."""
+    clean = {k: v for k, v in item.items() if k != "parts"}
+    content = clean.get("content")
+    if content is not None and not isinstance(content, str):
+        clean["content"], clean["parts"] = read_content(content, field)
+    return clean
 
 
 def parse_timestamp(value: Any) -> float:

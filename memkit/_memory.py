@@ -30,6 +30,7 @@ from memkit._changes import (
     delete_scope,
     update_many,
 )
+from memkit._content import check_readable
 from memkit._domain import epoch_to_datetime
 from memkit._embedder import Embedder, build_embedder
 from memkit._export import ConflictPolicy, check_destination, export_memories, import_memories
@@ -300,6 +301,7 @@ class Memory:
             )
         extractor = options.apply(self.extractor)
         parsed = normalize_messages(messages, scope)
+        check_readable(parsed, self.extractor if infer else None)  # images: refused, not dropped
         now = self._clock()
         request = AddRequest(
             scope=scope,

@@ -32,6 +32,7 @@ import inspect
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, TypeAlias, TypeVar
 
+from memkit.adapter_messages import has_content
 from memkit.errors import InvalidInputError
 from memkit.models import ID_FIELDS
 
@@ -143,5 +144,5 @@ def resolve_scope(defaults: Mapping[str, str | None], *overrides: Any) -> dict[s
 
 
 def worth_remembering(messages: Iterable[Mapping[str, Any]]) -> bool:
-    """Whether ``add`` has anything to read: some user or assistant text."""
-    return any(m["role"] in ("user", "assistant") and m["content"].strip() for m in messages)
+    """Whether ``add`` has anything to read: some user or assistant text (or an image)."""
+    return any(m["role"] in ("user", "assistant") and has_content(m) for m in messages)

@@ -16,6 +16,10 @@ PostgreSQL 16 (README.md, "Bounds", lists them for users):
   too large") and crashes the process (SIGSEGV) at 10,000; a where clause nested 99 deep is
   refused, and deeper ones overflow Python's recursion limit; more than 32,766 listed values
   exceed SQLite's variable limit.
+- content parts: an image goes to the model as its URL, so a data URL is held in memory,
+  in the request body and, for a transcript or a kept add, in the record store. OpenAI's
+  vision guide takes images up to 20 MB and 50 MB of images per request; a data URL
+  over either could never be read, so it is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ __all__ = [
     "LATEST_TIMESTAMP",
     "MAX_CATEGORIES",
     "MAX_CATEGORY_LENGTH",
+    "MAX_CONTENT_PARTS",
+    "MAX_DATA_URL_BYTES",
     "MAX_FILTER_CONDITIONS",
     "MAX_FILTER_DEPTH",
     "MAX_FILTER_VALUES",
     "MAX_ID_LENGTH",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_URL_LENGTH",
     "MAX_MESSAGES",
     "MAX_PAGE",
     "MAX_TEXT_LENGTH",
@@ -48,6 +56,10 @@ MAX_PAGE = 1_000_000  # highest page number of get_all
 MAX_FILTER_DEPTH = 16  # nested AND / OR / NOT levels
 MAX_FILTER_CONDITIONS = 256  # field tests in one filter
 MAX_FILTER_VALUES = 10_000  # values in all of a filter's in / nin lists together
+MAX_CONTENT_PARTS = 100  # parts in one message's content (text and images)
+MAX_IMAGE_URL_LENGTH = 8_192  # an http(s) image URL: longer ones most servers refuse (414)
+MAX_DATA_URL_BYTES = 20 * 2**20  # decoded bytes of one data: URL image (OpenAI's per-image cap)
+MAX_IMAGE_BYTES = 50 * 2**20  # data: URL bytes in one call (OpenAI's per-request cap)
 
 # Memories are dated from the Unix epoch up to the start of year 9999 (UTC): a date in any
 # time zone, a year on either side, is still a valid ``datetime``.

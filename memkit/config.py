@@ -83,6 +83,14 @@ class LlmSettings(_Strict):
     timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     max_tokens: int | None = Field(default=None, gt=0)
+    # mem0's names. Whether the model reads images is the user's to say: no model list
+    # could keep up with local servers (llava, qwen-vl) and new releases.
+    enable_vision: bool = Field(
+        default=False, description="the model reads images: image parts are sent to it"
+    )
+    vision_details: Literal["auto", "low", "high"] = Field(
+        default="auto", description="OpenAI's image detail for parts that name none"
+    )
 
 
 class LlmConfig(_Strict):

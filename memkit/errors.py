@@ -8,7 +8,9 @@
     │   ├── InvalidFilterError     malformed v2 filter; ``path`` names the bad node
     │   ├── InvalidInputError      empty messages, no entity id, bad timestamp, ...
     │   │   ├── MetadataError      metadata Chroma cannot hold, or over the bounds
-    │   │   └── InvalidImportError a line of an import file is malformed; ``line`` names it
+    │   │   ├── InvalidImportError a line of an import file is malformed; ``line`` names it
+    │   │   └── UnsupportedContentError  a message part nothing configured reads (an
+    │   │                                image without a vision LLM); names the part
     │   ├── BatchLimitError        more than 1000 items in a batch call
     │   ├── MemoryNotFoundError    unknown memory id (also LookupError)
     │   └── ImmutableMemoryError   update of a memory added with ``immutable=True``
@@ -47,6 +49,7 @@ __all__ = [
     "MissingDependencyError",
     "RecordStoreError",
     "StoreLockedError",
+    "UnsupportedContentError",
     "VectorStoreError",
 ]
 
@@ -95,6 +98,16 @@ class InvalidImportError(InvalidInputError):
         self.line = line
         self.reason = message
         super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+class UnsupportedContentError(InvalidInputError):
+    """A message part this Memory cannot read, refused rather than dropped: an image with
+    no vision-capable LLM configured, or with ``infer=False``. ``field`` names the part
+    (``messages[0].content[1]``); the message says what to configure."""
+
+    def __init__(self, message: str, field: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
 
 
 class BatchLimitError(MemkitUsageError):

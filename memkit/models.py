@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field
 
+from memkit._content import ContentPart
+
 __all__ = [
     "ENTITY_FIELDS",
     "ID_FIELDS",
@@ -161,10 +163,11 @@ class BatchResult(_Result):
 
 class TranscriptMessage(_Result):
     role: Literal["user", "assistant", "system", "tool"]
-    content: str
+    content: str  # the text; for a message given as content parts, its text parts joined
     name: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: UtcDatetime
+    parts: list[ContentPart] = Field(default_factory=list)  # as given; empty for plain text
 
 
 class MessageResult(_Result):

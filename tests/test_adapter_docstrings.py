@@ -25,7 +25,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def adapter_modules() -> list[ModuleType]:
-    names = ["memkit.adapter_driver"]
+    names = ["memkit.adapter_driver", "memkit.adapter_messages"]
     for package in (langchain_memkit, llamaindex_memkit):
         names.append(package.__name__)
         names += [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]

@@ -7,6 +7,7 @@ to any OpenAI-compatible model, or to a framework's chat model through a
 :class:`ChatFunction`). Categories, the prompt and the sentence patterns are private here.
 """
 
+from memkit._content import ImagePart, ImageUrl, TextPart
 from memkit.extract._chat_function import (
     ChatFunction,
     ChatFunctionError,
@@ -37,6 +38,8 @@ __all__ = [
     "ExtractionContext",
     "Extractor",
     "FunctionClient",
+    "ImagePart",
+    "ImageUrl",
     "LlmExtractor",
     "Message",
     "Operation",
@@ -45,4 +48,5 @@ __all__ = [
     "Role",
     "RuleExtractor",
     "Side",
+    "TextPart",
 ]

@@ -33,8 +33,9 @@ class ChatReply:
     completion_tokens: int | None = None
 
 
-# (messages as {"role", "content"} dicts, the OpenAI response_format or None) -> reply
-ChatFunction = Callable[[list[dict[str, str]], Mapping[str, Any] | None], ChatReply]
+# (messages as {"role", "content"} dicts, the OpenAI response_format or None) -> reply.
+# A content is a string, or OpenAI content parts when images are sent (enable_vision).
+ChatFunction = Callable[[list[dict[str, Any]], Mapping[str, Any] | None], ChatReply]
 
 
 class FunctionClient:
@@ -47,7 +48,7 @@ class FunctionClient:
     def create(
         self,
         *,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[Mapping[str, Any]],
         response_format: Mapping[str, Any] | None = None,
         **_options: Any,  # model, temperature, max_tokens: the wrapped model's own settings rule
     ) -> SimpleNamespace:

@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from memkit._content import ContentPart, ImagePart
 from memkit.errors import InvalidInputError
 
 Role = Literal["user", "assistant", "system", "tool"]
@@ -37,13 +38,23 @@ Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 
 
 class Message(BaseModel):
-    """One chat message, as in the OpenAI chat format."""
+    """One chat message, as in the OpenAI chat format.
+
+    ``content`` is the text; when the message came as content parts it is the text parts
+    joined by newlines, and ``parts`` keeps every part in order (images included) for an
+    extractor that reads them (``memkit._content``).
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     role: Role
     content: str
     name: str | None = None
+    parts: tuple[ContentPart, ...] = ()
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ImagePart))
 
 
 class ExistingMemory(BaseModel):

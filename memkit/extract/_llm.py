@@ -105,6 +105,9 @@ class LlmExtractor:
     ``categories`` is the project's list (None for the defaults) and
     ``custom_instructions`` free text ("only remember food and travel facts");
     both reach the system prompt. ``client`` replaces the SDK client (tests).
+    With ``enable_vision`` in the settings the messages' images go to the model as
+    OpenAI ``image_url`` parts (``accepts_images``); without it ``Memory.add`` refuses
+    them before any call.
 
         >>> memory = Memory.from_config({"llm": {"provider": "openai", "config": {
         ...     "model": "qwen2.5:7b", "base_url": "http://localhost:11434/v1"}}})
@@ -126,6 +129,11 @@ class LlmExtractor:
         self._local = threading.local()
         self._client = client or self._build_client()
         self._json_schema = True  # False once the server has refused json_schema
+
+    @property
+    def accepts_images(self) -> bool:
+        """Whether image parts may be sent: the user says so (``llm.config.enable_vision``)."""
+        return self.settings.enable_vision
 
     def for_call(self, options: ExtractionOptions) -> LlmExtractor:
         """This extractor for one ``add`` with the platform's per-call options, all in the
@@ -188,6 +196,7 @@ class LlmExtractor:
             custom_instructions=self.custom_instructions,
             includes=self.includes,
             excludes=self.excludes,
+            image_detail=self.settings.vision_details,
         )
         meter = _Meter()
         self._local.meter = meter
@@ -209,7 +218,8 @@ class LlmExtractor:
         Every side is looked up with all source messages, so when both sides share one
         entity (an app_id or run_id alone) a memory is shown as belonging to both.
         """
-        texts = [messages[number - 1].content for number in sorted(sources)]
+        said = [messages[number - 1].content for number in sorted(sources)]
+        texts = [text for text in said if text.strip()]  # an image-only message: no lookup
         found: dict[Side, list[ExistingMemory]] = {}
         for side in sides:
             best: dict[str, ExistingMemory] = {}
@@ -239,7 +249,7 @@ class LlmExtractor:
                 ) from second
 
     def _complete(
-        self, chat: list[dict[str, str]], schema: dict[str, Any], meter: _Meter
+        self, chat: list[dict[str, Any]], schema: dict[str, Any], meter: _Meter
     ) -> str | None:
         """The text of one chat completion (the SDK retries transport failures)."""
         options: dict[str, Any] = {

@@ -36,6 +36,7 @@ class TranscriptLog:
                 "name": m.get("name"),
                 "metadata": json.dumps(m.get("metadata") or {}, sort_keys=True),
                 "created_at": now,
+                "parts": json.dumps(m["parts"]) if m.get("parts") else None,
             }
             for m in messages
         ]
@@ -57,6 +58,7 @@ class TranscriptLog:
                 "name": r.name,
                 "metadata": json.loads(r.metadata),
                 "created_at": r.created_at,
+                "parts": json.loads(r.parts) if r.parts else [],
             }
             for r in reversed(rows)
         ]
