@@ -8,7 +8,9 @@ An item ``(namespace, key) -> value`` is one memory written with ``infer=False``
   label, for prefix search), ``lg.key``, ``lg.value.<i>`` (the value as JSON, in
   chunks), ``lg.text_key`` (the value field that *is* the memory text, kept once),
   ``lg.indexed`` and ``lg.f.<field>`` (top-level scalar fields mirrored so filters run
-  in memkit; ``lg.partial`` marks an item whose fields did not all fit).
+  in memkit; ``lg.partial`` marks an item whose fields did not all fit);
+  ``lg.expires_at``, ``lg.ttl_minutes`` and ``lg.updated_at`` for an item with a TTL
+  (``_store_ttl`` says what they mean).
 
 LangGraph filters become memkit v2 filters on the mirrored fields. That translation
 only narrows the candidates; :func:`matches` then decides exactly, on the real value.
@@ -20,6 +22,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from langgraph.store.base import InvalidNamespaceError, Item, MatchCondition
@@ -28,7 +31,10 @@ from langgraph.store.base.embed import get_text_at_path
 from memkit.models import MemoryRecord
 
 __all__ = [
+    "EXPIRES_AT",
     "INDEXED",
+    "TTL_MINUTES",
+    "UPDATED_AT",
     "check_namespace",
     "decode_item",
     "decode_namespace",
@@ -48,12 +54,18 @@ PARTIAL = "lg.partial"
 TEXT_KEY = "lg.text_key"
 VALUE = "lg.value."
 FIELD = "lg.f."
+EXPIRES_AT = "lg.expires_at"
+TTL_MINUTES = "lg.ttl_minutes"
+UPDATED_AT = "lg.updated_at"
 MAX_DEPTH = 16
 # memkit's metadata bounds (memkit._inputs): 64 keys, keys of 64 characters, strings of
 # 4096 characters, 16 KiB as JSON.
 _MAX_KEYS, _MAX_KEY, _MAX_STRING, _MAX_BYTES = 64, 64, 4096, 16_384
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _INT64 = 2**63
+# Room an item with a TTL keeps for its refreshes: lg.updated_at (an ISO time of at most 32
+# characters) and a lg.expires_at whose float may print longer than the first one did.
+_TTL_RESERVE_BYTES, _TTL_RESERVE_KEYS = 80, 1
 _OPS = {"$eq": "eq", "$ne": "ne", "$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 
 
@@ -111,8 +123,9 @@ def encode_item(
     value: Mapping[str, Any],
     index: Sequence[str] | None,
     indexed: bool = True,
+    expiry: tuple[float, float] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The memory text and metadata of one item.
+    """The memory text and metadata of one item; ``expiry`` is (expires at, TTL in minutes).
 
     Raises ValueError when the item cannot fit memkit's metadata bounds.
     """
@@ -127,7 +140,12 @@ def encode_item(
         metadata[TEXT_KEY] = text_key
     if not indexed:
         metadata[INDEXED] = False
-    if len(key) > _MAX_STRING or len(metadata[NS]) > _MAX_STRING or _size(metadata) > _MAX_BYTES:
+    reserve_bytes = reserve_keys = 0
+    if expiry is not None:
+        metadata[EXPIRES_AT], metadata[TTL_MINUTES] = expiry
+        reserve_bytes, reserve_keys = _TTL_RESERVE_BYTES, _TTL_RESERVE_KEYS
+    too_long = len(key) > _MAX_STRING or len(metadata[NS]) > _MAX_STRING
+    if too_long or _size(metadata) + reserve_bytes > _MAX_BYTES:
         raise ValueError(
             f"item {key!r} in {namespace} is too large for memkit metadata "
             f"(at most {_MAX_BYTES} bytes of JSON for the value, key and namespace)"
@@ -141,8 +159,8 @@ def encode_item(
             _KEY_RE.match(name) is not None
             and len(name) <= _MAX_KEY
             and _mirrorable(field_value)
-            and len(metadata) + 2 <= _MAX_KEYS
-            and _size({**metadata, name: field_value}) + 32 <= _MAX_BYTES
+            and len(metadata) + 2 + reserve_keys <= _MAX_KEYS
+            and _size({**metadata, name: field_value}) + 32 + reserve_bytes <= _MAX_BYTES
         )
         if fits:
             metadata[name] = field_value
@@ -171,12 +189,13 @@ def decode_namespace(record: MemoryRecord) -> tuple[str, ...]:
 
 
 def decode_item(record: MemoryRecord) -> Item:
+    written = record.metadata.get(UPDATED_AT)  # set when a TTL refresh moved memkit's own
     return Item(
         value=decode_value(record),
         key=record.metadata[KEY],
         namespace=decode_namespace(record),
         created_at=record.created_at,
-        updated_at=record.updated_at,
+        updated_at=record.updated_at if written is None else datetime.fromisoformat(written),
     )
 
 

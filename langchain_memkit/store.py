@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import concurrent.futures
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from langgraph.store.base import (
@@ -19,6 +21,7 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
 )
 
 from langchain_memkit._calls import Flow, call, resolve_scope, run_async, run_sync
@@ -33,6 +36,18 @@ from langchain_memkit._store_codec import (
     namespace_filter,
     namespace_matches,
     push_down,
+)
+from langchain_memkit._store_ttl import (
+    DEFAULT_SWEEP_MINUTES,
+    Sweeper,
+    check_ttl,
+    ensure_refresh,
+    ensure_ttl,
+    expiry,
+    live,
+    omits_expired,
+    refresh,
+    sweep,
 )
 from memkit.models import MemoryRecord
 
@@ -79,11 +94,30 @@ class MemkitStore(BaseStore):
     >>> [item.key for item in asyncio.run(store.asearch(("memories", "bob"), query="games"))]
     ['k2']
 
+    TTL, in minutes, with LangGraph's ``TTLConfig``, as PostgresStore keeps it, except that
+    expired items are hidden at once unless ``omit_expired`` is False (``_store_ttl`` has
+    the rules):
+
+    >>> notes = MemkitStore(store.memory, ttl={"default_ttl": 60, "sweep_interval_minutes": 10})
+    >>> notes.put(("sessions", "s1"), "k", {"note": "kept an hour after its last read"})
+    >>> notes.put(("sessions", "s1"), "k2", {"note": "kept for good"}, ttl=None)
+    >>> notes.sweep_ttl()  # deletes the expired items; start_ttl_sweeper() runs it every 10 min
+    0
+
     Limits: a value is at most about 16 KB of JSON (memkit's metadata bound); query
-    search ranks within memkit's top 1000 hits; no TTL.
+    search ranks within memkit's top 1000 hits; a TTL refresh is a memkit metadata update.
     """
 
-    __slots__ = ("app_id", "index_fields", "memory", "user_label")
+    __slots__ = (
+        "_clock",
+        "_sweeper",
+        "app_id",
+        "index_fields",
+        "memory",
+        "ttl_config",
+        "user_label",
+    )
+    supports_ttl = True
 
     def __init__(
         self,
@@ -92,11 +126,20 @@ class MemkitStore(BaseStore):
         app_id: str = "langgraph",
         user_label: int | None = None,
         index_fields: Sequence[str] | None = None,
+        ttl: TTLConfig | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.memory = memory
         self.app_id = resolve_scope({"app_id": app_id})["app_id"]
         self.user_label = user_label
         self.index_fields = list(index_fields) if index_fields else None
+        if ttl is not None:
+            check_ttl(ttl.get("default_ttl"))
+        self.ttl_config = ttl
+        # Expiry times are read and written with this clock (epoch seconds); tests pass the
+        # fake one their Memory(clock=...) uses.
+        self._clock = clock
+        self._sweeper = Sweeper()
 
     def _scope(self, namespace: tuple[str, ...]) -> dict[str, str]:
         scope = {"app_id": self.app_id}
@@ -117,35 +160,53 @@ class MemkitStore(BaseStore):
             _check_op(op)
         results: list[Result] = []
         for op in ops:
+            now = self._clock()
             if isinstance(op, GetOp):
-                found = yield from self._find(op.namespace, op.key)
-                results.append(None if found is None else decode_item(found))
+                results.append((yield from self._get(op, now)))
             elif isinstance(op, SearchOp):
-                results.append((yield from self._search(op)))
+                results.append((yield from self._search(op, now)))
             elif isinstance(op, PutOp):
-                yield from self._put(op)
+                yield from self._put(op, now)
                 results.append(None)
             else:
-                results.append((yield from self._list_namespaces(op)))
+                results.append((yield from self._list_namespaces(op, now)))
         return results
 
-    def _find(self, namespace: tuple[str, ...], key: str) -> Flow[MemoryRecord | None]:
+    def _visible(self, now: float) -> list[dict[str, Any]]:
+        """The condition a read adds so that it does not see expired items."""
+        return [live(now)] if omits_expired(self.ttl_config) else []
+
+    def _find(
+        self, namespace: tuple[str, ...], key: str, visible: list[dict[str, Any]]
+    ) -> Flow[MemoryRecord | None]:
+        where = namespace_filter(namespace, exact=True, key=key)
         page = yield from call(
             "get_all",
-            filters=namespace_filter(namespace, exact=True, key=key),
+            filters={"AND": [where, *visible]} if visible else where,
             app_id=self.app_id,
             page_size=1,
         )
         return page.results[0] if page.results else None
 
-    def _put(self, op: PutOp) -> Flow[None]:
-        existing = yield from self._find(op.namespace, op.key)
+    def _get(self, op: GetOp, now: float) -> Flow[Item | None]:
+        found = yield from self._find(op.namespace, op.key, self._visible(now))
+        if found is None:
+            return None
+        if op.refresh_ttl:
+            yield from refresh([found], now)
+        return decode_item(found)
+
+    def _put(self, op: PutOp, now: float) -> Flow[None]:
+        existing = yield from self._find(op.namespace, op.key, [])  # expired or not
         if op.value is None:
             if existing is not None:
                 yield from call("delete", existing.id)
             return
         index = self.index_fields if op.index is None or op.index is False else op.index
-        text, metadata = encode_item(op.namespace, op.key, op.value, index, op.index is not False)
+        ttl = None if op.ttl is None else (expiry(now, op.ttl), float(op.ttl))
+        text, metadata = encode_item(
+            op.namespace, op.key, op.value, index, op.index is not False, expiry=ttl
+        )
         if existing is not None:
             yield from call("update", existing.id, text=text, metadata=metadata)
             return
@@ -153,15 +214,27 @@ class MemkitStore(BaseStore):
         # Namespace and key are in the metadata, so no other item is ever a duplicate.
         yield from call("add", text, infer=False, metadata=metadata, **scope)
 
-    def _search(self, op: SearchOp) -> Flow[list[SearchItem]]:
+    def _search(self, op: SearchOp, now: float) -> Flow[list[SearchItem]]:
+        page = yield from self._search_records(op, now)
+        if op.refresh_ttl:
+            yield from refresh([record for record, _ in page], now)
+        return [_search_item(record, score) for record, score in page]
+
+    def _search_records(
+        self, op: SearchOp, now: float
+    ) -> Flow[list[tuple[MemoryRecord, float | None]]]:
         want = op.offset + op.limit
         if op.limit <= 0 or want <= 0:
             return []
-        base = [namespace_filter(op.namespace_prefix), *push_down(op.filter)]
+        base = [
+            namespace_filter(op.namespace_prefix),
+            *self._visible(now),
+            *push_down(op.filter),
+        ]
         if not op.query:
             found = yield from self._scan(base, op.filter, want)
-            return [_search_item(r, None) for r in found[op.offset : want]]
-        ranked: list[tuple[MemoryRecord, float]] = []
+            return [(r, None) for r in found[op.offset : want]]
+        ranked: list[tuple[MemoryRecord, float | None]] = []
         top_k = min(_PAGE, max(want, 10))
         indexed = {"metadata": {INDEXED: {"ne": False}}}
         while True:
@@ -176,13 +249,13 @@ class MemkitStore(BaseStore):
             if len(ranked) >= want or len(result.results) < top_k or top_k == _PAGE:
                 break
             top_k = min(_PAGE, top_k * 4)
-        items = [_search_item(r, score) for r, score in ranked[op.offset : want]]
-        if len(items) < op.limit:
+        page = ranked[op.offset : want]
+        if len(page) < op.limit:
             # Like InMemoryStore: items stored with index=False fill up, unscored.
             unscored = {"metadata": {INDEXED: False}}
-            extra = yield from self._scan([*base, unscored], op.filter, op.limit - len(items))
-            items.extend(_search_item(r, None) for r in extra)
-        return items
+            extra = yield from self._scan([*base, unscored], op.filter, op.limit - len(page))
+            page.extend((r, None) for r in extra)
+        return page
 
     def _scan(
         self, conditions: list[dict[str, Any]], filter: dict[str, Any] | None, want: int
@@ -202,10 +275,12 @@ class MemkitStore(BaseStore):
             page_number = page.next
         return found[:want]
 
-    def _list_namespaces(self, op: ListNamespacesOp) -> Flow[list[tuple[str, ...]]]:
+    def _list_namespaces(self, op: ListNamespacesOp, now: float) -> Flow[list[tuple[str, ...]]]:
         conditions = op.match_conditions or ()
         prefixes = [c.path for c in conditions if c.match_type == "prefix"]
-        query = namespace_filter(prefixes[0] if prefixes else (), wildcards=True)
+        where = namespace_filter(prefixes[0] if prefixes else (), wildcards=True)
+        visible = self._visible(now)
+        query = {"AND": [where, *visible]} if visible else where
         seen: set[tuple[str, ...]] = set()
         page_number: int | None = 1
         while page_number is not None:
@@ -226,12 +301,14 @@ class MemkitStore(BaseStore):
     def get(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
-        return self.batch([GetOp(tuple(namespace), str(key))])[0]  # type: ignore[return-value]
+        op = GetOp(tuple(namespace), str(key), ensure_refresh(self.ttl_config, refresh_ttl))
+        return self.batch([op])[0]  # type: ignore[return-value]
 
     async def aget(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
-        return (await self.abatch([GetOp(tuple(namespace), str(key))]))[0]  # type: ignore[return-value]
+        op = GetOp(tuple(namespace), str(key), ensure_refresh(self.ttl_config, refresh_ttl))
+        return (await self.abatch([op]))[0]  # type: ignore[return-value]
 
     def search(
         self,
@@ -244,7 +321,8 @@ class MemkitStore(BaseStore):
         offset: int = 0,
         refresh_ttl: bool | None = None,
     ) -> list[SearchItem]:
-        op = SearchOp(tuple(namespace_prefix), filter, limit, offset, query)
+        refresh = ensure_refresh(self.ttl_config, refresh_ttl)
+        op = SearchOp(tuple(namespace_prefix), filter, limit, offset, query, refresh)
         return self.batch([op])[0]  # type: ignore[return-value]
 
     async def asearch(
@@ -258,7 +336,8 @@ class MemkitStore(BaseStore):
         offset: int = 0,
         refresh_ttl: bool | None = None,
     ) -> list[SearchItem]:
-        op = SearchOp(tuple(namespace_prefix), filter, limit, offset, query)
+        refresh = ensure_refresh(self.ttl_config, refresh_ttl)
+        op = SearchOp(tuple(namespace_prefix), filter, limit, offset, query, refresh)
         return (await self.abatch([op]))[0]  # type: ignore[return-value]
 
     def put(
@@ -270,7 +349,7 @@ class MemkitStore(BaseStore):
         *,
         ttl: float | NotProvided | None = NOT_PROVIDED,
     ) -> None:
-        self.batch([_put_op(namespace, key, value, index, ttl)])
+        self.batch([_put_op(namespace, key, value, index, ensure_ttl(self.ttl_config, ttl))])
 
     async def aput(
         self,
@@ -281,7 +360,7 @@ class MemkitStore(BaseStore):
         *,
         ttl: float | NotProvided | None = NOT_PROVIDED,
     ) -> None:
-        await self.abatch([_put_op(namespace, key, value, index, ttl)])
+        await self.abatch([_put_op(namespace, key, value, index, ensure_ttl(self.ttl_config, ttl))])
 
     def delete(self, namespace: tuple[str, ...], key: str) -> None:
         self.batch([PutOp(tuple(namespace), str(key), None)])
@@ -313,6 +392,36 @@ class MemkitStore(BaseStore):
         op = _list_op(prefix, suffix, max_depth, limit, offset)
         return (await self.abatch([op]))[0]  # type: ignore[return-value]
 
+    # ---- TTL sweeping, as PostgresStore's ------------------------------------------------
+
+    def sweep_ttl(self) -> int:
+        """Delete the expired items; returns how many."""
+        return run_sync(self.memory, sweep(self.app_id, self._clock()))
+
+    async def asweep_ttl(self) -> int:
+        return await run_async(self.memory, sweep(self.app_id, self._clock()))
+
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Run :meth:`sweep_ttl` every ``sweep_interval_minutes`` (else the config's, else
+        5) in a daemon thread until :meth:`stop_ttl_sweeper`; without a ``TTLConfig``, do
+        nothing. Cancelling the returned future also stops it."""
+        if not self.ttl_config:
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+            done.set_result(None)
+            return done
+        minutes = (
+            sweep_interval_minutes
+            or self.ttl_config.get("sweep_interval_minutes")
+            or DEFAULT_SWEEP_MINUTES
+        )
+        return self._sweeper.start(self.sweep_ttl, float(minutes))
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper thread; False when it was still running after ``timeout`` s."""
+        return self._sweeper.stop(timeout)
+
 
 def _search_item(record: MemoryRecord, score: float | None) -> SearchItem:
     item = decode_item(record)
@@ -324,11 +433,9 @@ def _put_op(
     key: str,
     value: Mapping[str, Any],
     index: Literal[False] | list[str] | None,
-    ttl: float | NotProvided | None,
+    ttl: float | None,
 ) -> PutOp:
-    if ttl not in (NOT_PROVIDED, None):
-        raise NotImplementedError("MemkitStore does not support TTL; pass ttl=None")
-    return PutOp(tuple(namespace), str(key), value, index=index)
+    return PutOp(tuple(namespace), str(key), value, index=index, ttl=ttl)
 
 
 def _list_op(
@@ -347,8 +454,7 @@ def _list_op(
 def _check_op(op: Op) -> None:
     if isinstance(op, PutOp):
         check_namespace(op.namespace, writing=op.value is not None)
-        if op.ttl is not None:
-            raise NotImplementedError("MemkitStore does not support TTL")
+        check_ttl(op.ttl)
     elif isinstance(op, GetOp):
         check_namespace(op.namespace)
     elif isinstance(op, SearchOp):

@@ -19,7 +19,9 @@ thread (``asyncio.to_thread``, here and nowhere else in the adapters).
 ['Lives in Paris']
 
 The decisions live in the flow, the waiting in the driver, so an adapter's sync and
-async halves cannot drift apart (httpx's auth flows work the same way).
+async halves cannot drift apart (httpx's auth flows work the same way). A memkit error
+raised by a call is thrown into the flow at its ``yield``, so a flow may catch the one it
+expects (a memory deleted since it was read); one it does not catch propagates as before.
 
 Framework-neutral on purpose: nothing here imports LangChain or LlamaIndex; each
 adapter keeps its own message conversion.
@@ -33,7 +35,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, TypeAlias, TypeVar
 
 from memkit.adapter_messages import has_content
-from memkit.errors import InvalidInputError
+from memkit.errors import InvalidInputError, MemkitError
 from memkit.models import ID_FIELDS
 
 __all__ = [
@@ -81,7 +83,12 @@ def run_sync(memory: Any, flow: Flow[T]) -> T:
         request = next(flow)
         while True:
             name, args, kwargs = request
-            request = flow.send(getattr(target, name)(*args, **kwargs))
+            try:
+                result = getattr(target, name)(*args, **kwargs)
+            except MemkitError as error:
+                request = flow.throw(error)
+            else:
+                request = flow.send(result)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     finally:
@@ -95,11 +102,15 @@ async def run_async(memory: Any, flow: Flow[T]) -> T:
         while True:
             name, args, kwargs = request
             method: Callable[..., Any] = getattr(memory, name)
-            if inspect.iscoroutinefunction(method):
-                result = await method(*args, **kwargs)
+            try:
+                if inspect.iscoroutinefunction(method):
+                    result = await method(*args, **kwargs)
+                else:
+                    result = await asyncio.to_thread(method, *args, **kwargs)
+            except MemkitError as error:
+                request = flow.throw(error)
             else:
-                result = await asyncio.to_thread(method, *args, **kwargs)
-            request = flow.send(result)
+                request = flow.send(result)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     finally:

@@ -10,6 +10,7 @@ import pytest
 
 from memkit import AsyncMemory, Memory
 from memkit.adapter_driver import Flow, call, run_async, run_sync
+from memkit.errors import MemoryNotFoundError
 
 
 def test_the_driver_imports_no_framework() -> None:
@@ -55,3 +56,25 @@ def test_an_async_only_client_refuses_the_sync_driver() -> None:
 
     with pytest.raises(TypeError, match="async-only"):
         run_sync(AsyncOnly(), call("search", "x"))
+
+
+def test_a_memkit_error_is_thrown_into_the_flow() -> None:
+    def lookup(memory_id: str) -> Flow[str]:
+        try:
+            yield from call("get", memory_id)
+        except MemoryNotFoundError:
+            return "gone"
+        return "found"
+
+    def uncaught() -> Flow[None]:
+        yield from call("get", "no-such-id")
+
+    memory = Memory()
+    try:
+        assert run_sync(memory, lookup("no-such-id")) == "gone"
+        assert asyncio.run(run_async(AsyncMemory(memory=memory), lookup("no-such-id"))) == "gone"
+        assert asyncio.run(run_async(memory, lookup("no-such-id"))) == "gone"
+        with pytest.raises(MemoryNotFoundError):
+            run_sync(memory, uncaught())
+    finally:
+        memory.close()

@@ -32,6 +32,23 @@ class Both:
         return sync_call() if self.mode == "sync" else asyncio.run(async_call())
 
 
+class Run:
+    """An adapter's sync or async method of the same name (``get`` / ``aget``), as ``both``
+    says: ``run.get(...)`` is one test body for both."""
+
+    def __init__(self, target: Any, both: Both) -> None:
+        self.target, self.both = target, both
+
+    def __getattr__(self, name: str) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return self.both(
+                lambda: getattr(self.target, name)(*args, **kwargs),
+                lambda: getattr(self.target, "a" + name)(*args, **kwargs),
+            )
+
+        return run
+
+
 @pytest.fixture(params=["sync", "async"])
 def both(request: pytest.FixtureRequest) -> Both:
     return Both(request.param)
@@ -55,6 +72,12 @@ class Spy:
 
     def named(self, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
         return [(args, kwargs) for called, args, kwargs in self.calls if called == name]
+
+
+@pytest.fixture
+def run_on(both: Both) -> Callable[[Any], Run]:
+    """``run_on(store).get(...)``: the store's ``get`` or ``aget``, as ``both`` says."""
+    return lambda target: Run(target, both)
 
 
 @pytest.fixture

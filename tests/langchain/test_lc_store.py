@@ -24,28 +24,12 @@ def store(client: Any) -> MemkitStore:
     return MemkitStore(client, user_label=1)
 
 
-class Run:
-    """The store's sync or async method of the same name, as the ``both`` fixture says."""
-
-    def __init__(self, store: MemkitStore, both: Any) -> None:
-        self.store, self.both = store, both
-
-    def __getattr__(self, name: str) -> Any:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            return self.both(
-                lambda: getattr(self.store, name)(*args, **kwargs),
-                lambda: getattr(self.store, "a" + name)(*args, **kwargs),
-            )
-
-        return run
-
-
 @pytest.fixture
-def run(store: MemkitStore, both: Any) -> Run:
-    return Run(store, both)
+def run(store: MemkitStore, run_on: Any) -> Any:
+    return run_on(store)
 
 
-def test_put_get_update_delete(run: Run, mem: Memory) -> None:
+def test_put_get_update_delete(run: Any, mem: Memory) -> None:
     value = {"content": "Likes green tea", "tags": ["drinks"], "meta": {"n": 1}}
     run.put(ALICE, "k1", value)
     item = run.get(ALICE, "k1")
@@ -70,7 +54,7 @@ def test_items_are_memkit_memories_of_the_namespace_user(store: MemkitStore, mem
     assert mem.search("tea", user_id="bob@example.com").results == []
 
 
-def test_labels_with_dots_never_collide(run: Run) -> None:
+def test_labels_with_dots_never_collide(run: Any) -> None:
     run.put(("a.b",), "k", {"v": 1})
     run.put(("a", "b"), "k", {"v": 2})
     assert run.get(("a.b",), "k").value == {"v": 1}
@@ -78,14 +62,14 @@ def test_labels_with_dots_never_collide(run: Run) -> None:
     assert [i.value for i in run.search(("a",))] == [{"v": 2}]
 
 
-def test_same_text_under_two_keys_stays_two_items(run: Run) -> None:
+def test_same_text_under_two_keys_stays_two_items(run: Any) -> None:
     run.put(ALICE, "k1", {"content": "Likes green tea"})
     run.put(ALICE, "k2", {"content": "Likes green tea"})
     assert sorted(i.key for i in run.search(ALICE)) == ["k1", "k2"]
     assert run.get(ALICE, "k2").value == {"content": "Likes green tea"}
 
 
-def test_search_prefix_filter_limit_offset(run: Run) -> None:
+def test_search_prefix_filter_limit_offset(run: Any) -> None:
     for i in range(6):
         run.put(ALICE if i % 2 else BOB, f"k{i}", {"n": i, "kind": "odd" if i % 2 else "even"})
         time.sleep(0.002)
@@ -101,7 +85,7 @@ def test_search_prefix_filter_limit_offset(run: Run) -> None:
     assert all(i.score is None for i in hits)
 
 
-def test_query_ranks_by_meaning_within_prefix_and_filter(run: Run) -> None:
+def test_query_ranks_by_meaning_within_prefix_and_filter(run: Any) -> None:
     run.put(ALICE, "tea", {"content": "Drinks green tea every morning", "kind": "food"})
     run.put(ALICE, "chess", {"content": "Plays chess on weekends", "kind": "hobby"})
     run.put(ALICE, "sushi", {"content": "Loves sushi", "kind": "food"})
@@ -116,7 +100,7 @@ def test_query_ranks_by_meaning_within_prefix_and_filter(run: Run) -> None:
     assert [h.key for h in run.search(("memories",), query="coffee", limit=1)] == ["coffee"]
 
 
-def test_unindexed_items_fill_a_query_unscored(run: Run) -> None:
+def test_unindexed_items_fill_a_query_unscored(run: Any) -> None:
     run.put(ALICE, "a", {"content": "Drinks green tea"})
     run.put(ALICE, "b", {"content": "Drinks coffee"}, index=False)
     hits = run.search(ALICE, query="coffee")
@@ -140,7 +124,7 @@ def test_filters_match_like_jsonb() -> None:
     assert push_down({"bad key": 1, "nested": {"a": 1}, "s": {"$gt": "b"}}) == []
 
 
-def test_bools_are_not_numbers_and_nesting_matches_subsets(run: Run) -> None:
+def test_bools_are_not_numbers_and_nesting_matches_subsets(run: Any) -> None:
     run.put(("t",), "bool", {"flag": True, "meta": {"a": 1, "b": 2}, "tags": ["x", "y"]})
     run.put(("t",), "one", {"flag": 1})
     assert [i.key for i in run.search(("t",), filter={"flag": True})] == ["bool"]
@@ -150,7 +134,7 @@ def test_bools_are_not_numbers_and_nesting_matches_subsets(run: Run) -> None:
     assert run.search(("t",), filter={"missing": {"$gt": 0}}) == []
 
 
-def test_large_values_round_trip_and_too_large_ones_are_refused(run: Run) -> None:
+def test_large_values_round_trip_and_too_large_ones_are_refused(run: Any) -> None:
     value = {"content": "tea " * 2000, "notes": ["n" * 3000, "m" * 3000]}
     run.put(("big",), "k", value)
     assert run.get(("big",), "k").value == value
@@ -158,7 +142,7 @@ def test_large_values_round_trip_and_too_large_ones_are_refused(run: Run) -> Non
         run.put(("big",), "k2", {"a": "x" * 20_000, "b": "y" * 20_000})
 
 
-def test_list_namespaces(run: Run) -> None:
+def test_list_namespaces(run: Any) -> None:
     for ns in [ALICE, BOB, ("memories", "carol", "profile"), ("docs", "v1"), ("docs", "v2")]:
         run.put(ns, "k", {"v": 1})
     assert run.list_namespaces() == sorted(
@@ -190,12 +174,10 @@ def test_batch_runs_ops_in_order(store: MemkitStore, both: Any) -> None:
     assert spaces == [ALICE]
 
 
-def test_namespace_rules_and_no_ttl(store: MemkitStore) -> None:
+def test_namespace_rules(store: MemkitStore) -> None:
     for bad in [(), ("langgraph", "x"), ("a", ""), ("a\x00",)]:
         with pytest.raises(InvalidNamespaceError):
             store.put(bad, "k", {"v": 1})
-    with pytest.raises(NotImplementedError):
-        store.put(("a",), "k", {"v": 1}, ttl=5)
 
 
 def test_same_answers_as_langgraphs_in_memory_store(store: MemkitStore) -> None:
