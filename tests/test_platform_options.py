@@ -266,3 +266,120 @@ def test_the_extractor_never_updates_or_deletes_an_immutable_memory(memory):
 def test_immutable_must_be_a_bool(memory):
     with pytest.raises(InvalidInputError, match="immutable"):
         memory.add("Likes tea", user_id="alex", immutable="yes")
+
+
+# ---- search and get_all: fields, keyword_search, rerank, output_format ---------------------
+
+
+def seed(memory) -> None:
+    for fact in ("Loves hiking in the Alps", "Is a vegetarian", "Plays tennis on Sundays"):
+        memory.add(fact, user_id="alex", infer=False, metadata={"source": "chat"})
+
+
+def test_fields_return_only_those_fields(memory):
+    seed(memory)
+    found = memory.search("outdoor sports", user_id="alex", fields=["memory", "score"])
+    assert found.results and all(set(r) == {"memory", "score"} for r in found.results)
+    assert found.model_dump()["results"][0].keys() == {"memory", "score"}
+    page = memory.get_all(user_id="alex", fields=["id", "categories"])
+    assert page.count == 3 and all(set(r) == {"id", "categories"} for r in page.results)
+    with pytest.raises(InvalidInputError, match="fields"):
+        memory.search("tennis", user_id="alex", fields=["memory", "text"])
+    with pytest.raises(InvalidInputError, match="fields"):
+        memory.get_all(user_id="alex", fields=["score"])  # a record has no score
+
+
+def test_keyword_search_returns_only_memories_holding_a_query_word(memory):
+    seed(memory)
+    semantic = memory.search("vegetarian diet", user_id="alex", top_k=3)
+    assert len(semantic.results) == 3
+    keywords = memory.search("vegetarian diet", user_id="alex", keyword_search=True)
+    assert [h.memory for h in keywords.results] == ["Is a vegetarian"]
+    assert 0.0 < keywords.results[0].score <= 1.0
+    assert memory.search("the", user_id="alex", keyword_search=True).results == []
+
+
+def test_rerank_chooses_the_ranking(memory):
+    seed(memory)
+    memory.add("Went hiking with Sam last weekend", user_id="alex", infer=False)
+    default = memory.search("hiking", user_id="alex", top_k=4)
+    reranked = memory.search("hiking", user_id="alex", top_k=4, rerank=True)
+    dense = memory.search("hiking", user_id="alex", top_k=4, rerank=False)
+    assert [(h.id, h.score) for h in reranked.results] == [
+        (h.id, h.score) for h in default.results
+    ]  # the default store already reranks (search.mode "hybrid")
+    assert [h.score for h in dense.results] != [h.score for h in reranked.results]
+    with pytest.raises(InvalidInputError, match="keyword_search"):
+        memory.search("hiking", user_id="alex", keyword_search=True, rerank=True)
+    with pytest.raises(InvalidInputError, match="rerank"):
+        memory.search("hiking", user_id="alex", rerank="yes")
+
+
+def test_rerank_turns_the_hybrid_scorer_on_for_a_dense_store(tmp_path):
+    with Memory(config={"path": str(tmp_path), "search": {"mode": "dense"}}) as memory:
+        seed(memory)
+        dense = memory.search("tennis on Sundays", user_id="alex", top_k=3)
+        reranked = memory.search("tennis on Sundays", user_id="alex", top_k=3, rerank=True)
+        unreranked = memory.search("tennis on Sundays", user_id="alex", top_k=3, rerank=False)
+        assert dense.results[0].memory == reranked.results[0].memory == "Plays tennis on Sundays"
+        assert [h.score for h in unreranked.results] == [h.score for h in dense.results]
+        # the hybrid scorer's scores: cosine and keywords fused, not the cosine alone
+        assert [h.score for h in reranked.results] != [h.score for h in dense.results]
+
+
+def test_output_format_v1_0_returns_the_bare_list(memory):
+    added = memory.add("Likes tea", user_id="alex", infer=False, output_format="v1.0")
+    assert isinstance(added, list) and [e.memory for e in added] == ["Likes tea"]
+    seed(memory)
+    hits = memory.search("tea", user_id="alex", output_format="v1.0")
+    assert isinstance(hits, list) and hits[0].memory == "Likes tea"
+    listed = memory.get_all(user_id="alex", output_format="v1.0", page_size=2)
+    assert isinstance(listed, list) and len(listed) == 2
+    assert [m.id for m in listed] == [
+        m.id for m in memory.get_all(user_id="alex", page_size=2).results
+    ]
+    rows = memory.get_all(user_id="alex", output_format="v1.0", fields=["memory"])
+    assert sorted(r["memory"] for r in rows)[0] == "Is a vegetarian"
+    v11 = memory.get_all(user_id="alex", output_format="v1.1")
+    assert v11.count == 4
+    with pytest.raises(InvalidInputError, match="output_format"):
+        memory.get_all(user_id="alex", output_format="v2")
+
+
+# ---- entity ids inside filters, as current platform clients send them ----------------------
+
+
+def test_entity_ids_in_filters_for_get_all_search_and_delete_all(memory):
+    seed(memory)
+    memory.add("Likes green tea", user_id="sam", infer=False)
+    memory.add("Books flights", agent_id="travel-agent", run_id="r1", infer=False)
+    page = memory.get_all(filters={"AND": [{"user_id": "alex"}]})
+    assert page.count == 3
+    hits = memory.search("tea", filters={"user_id": "sam"})
+    assert [h.memory for h in hits.results] == ["Likes green tea"]
+    assert memory.delete_all(filters={"user_id": "alex"}).count == 3
+    assert memory.get_all(user_id="alex").count == 0
+    assert memory.get_all(user_id="sam").count == 1
+    narrowed = memory.delete_all(filters={"AND": [{"agent_id": "travel-agent"}, {"run_id": "x"}]})
+    assert narrowed.count == 0 and memory.get_all(agent_id="travel-agent").count == 1
+    for unpinned in ({"run_id": "*"}, {"OR": [{"user_id": "sam"}, {"agent_id": "a"}]}, {}):
+        with pytest.raises(InvalidInputError, match="reset"):
+            memory.delete_all(filters=unpinned)
+    assert memory.get_all().count == 2
+
+
+# ---- version and async_mode -----------------------------------------------------------------
+
+
+def test_async_mode_and_version(memory):
+    synchronous = memory.add("Likes tea", user_id="alex", infer=False, async_mode=False)
+    assert synchronous.results[0].event == "ADD"
+    with pytest.raises(InvalidInputError, match="async_mode"):
+        memory.add("Likes coffee", user_id="alex", infer=False, async_mode=True)
+    for method, args in (("add", ("Likes milk",)), ("search", ("tea",)), ("get_all", ())):
+        kwargs = {"user_id": "alex", "version": "v3"}
+        if method == "add":
+            kwargs["infer"] = False
+        with pytest.raises(InvalidInputError, match="version"):
+            getattr(memory, method)(*args, **kwargs)
+    assert [m.memory for m in memory.get_all(user_id="alex", version="v2").results] == ["Likes tea"]
