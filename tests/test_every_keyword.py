@@ -651,3 +651,18 @@ def test_a_keyword_no_method_knows_is_refused(ctx, method):
     args = {"add": ("Likes tea",), "search": ("tea",), "create_memory_export": (Profile,)}
     with pytest.raises(InvalidInputError, match="unexpected keyword"):
         getattr(ctx.m, method)(*args.get(method, ()), user_id="alex", bogus=json.dumps(1))
+
+
+# Parameters of the reference document's own calls (DESIGN.md), not platform extras.
+CORE = {"messages", "query", "user_id", "agent_id", "app_id", "run_id", "infer", "categories"}
+CORE |= {"timestamp", "top_k", "keywords", "page", "page_size"}
+
+
+def test_the_readme_lists_every_platform_option_of_add_search_and_get_all():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Platform options\n", 1)[1].split("\n## ", 1)[0]
+    options = {p for m, p in signature_parameters() if m in {"add", "search", "get_all"}}
+    missing = [
+        p for p in sorted(options - CORE) if f"{p}=" not in section and f"`{p}`" not in section
+    ]
+    assert not missing, f"README 'Platform options' lacks {missing}"
