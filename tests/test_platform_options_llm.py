@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from memkit import AsyncMemory, Memory
+from memkit import AsyncMemory, ExtractionError, Memory
 from memkit.testing import HashEmbedder
-from memkit.testing.openai_server import ScriptedOpenAI
+from memkit.testing.openai_server import ScriptedOpenAI, ScriptedReply
 
 
 def op(event: str, source: int, text: str | None = None, target: str | None = None) -> dict:
@@ -102,3 +102,25 @@ def test_the_models_update_of_an_immutable_memory_adds_a_new_one(mem, server):
         "Is a vegetarian",
         "Is vegan",
     ]
+
+
+def test_a_failed_add_keeps_its_platform_options_for_replay(mem, server):
+    server.reply(ScriptedReply.error(401, "bad key"))
+    with pytest.raises(ExtractionError) as caught:
+        mem.add(
+            "I'm allergic to shellfish",
+            user_id="john",
+            includes="allergies",
+            custom_categories={"allergies": "Reactions"},
+            expiration_date="2099-12-31",
+            immutable=True,
+        )
+    (row,) = mem.pending()
+    assert row["options"]["includes"] == "allergies"
+    assert row["options"]["custom_categories"] == {"allergies": "Reactions"}
+    assert (row["options"]["expiration_date"], row["options"]["immutable"]) == ("2099-12-31", True)
+    server.reply(answer(op("ADD", 1, "Is allergic to shellfish")))
+    (event,) = mem.replay(caught.value.pending_id).results
+    assert "Remember only facts about:\nallergies" in system_prompt(server)
+    replayed = mem.get(event.id)
+    assert (replayed.immutable, replayed.expiration_date) == (True, "2099-12-31")
