@@ -86,17 +86,13 @@ class AsyncMemory:
         self,
         messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
         *,
-        output_format: V11 = None,
-        **options: Any,
-    ) -> AddResult: ...
-    @overload
-    async def add(
-        self,
-        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
-        *,
         output_format: V10,
         **options: Any,
     ) -> list[AddEvent]: ...
+    @overload
+    async def add(
+        self, messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]], **options: Any
+    ) -> AddResult: ...
     async def add(
         self,
         messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -145,20 +141,18 @@ class AsyncMemory:
 
     @overload
     async def search(
-        self, query: str, *, fields: None = None, output_format: V11 = None, **options: Any
-    ) -> SearchResult: ...
-    @overload
-    async def search(
-        self, query: str, *, fields: Sequence[str], output_format: V11 = None, **options: Any
-    ) -> FieldsResult: ...
+        self, query: str, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
     @overload
     async def search(
         self, query: str, *, fields: None = None, output_format: V10, **options: Any
     ) -> list[SearchHit]: ...
     @overload
     async def search(
-        self, query: str, *, fields: Sequence[str], output_format: V10, **options: Any
-    ) -> list[dict[str, Any]]: ...
+        self, query: str, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsResult: ...
+    @overload
+    async def search(self, query: str, **options: Any) -> SearchResult: ...
 
     async def search(
         self,
@@ -200,20 +194,18 @@ class AsyncMemory:
 
     @overload
     async def get_all(
-        self, *, fields: None = None, output_format: V11 = None, **options: Any
-    ) -> Page: ...
-    @overload
-    async def get_all(
-        self, *, fields: Sequence[str], output_format: V11 = None, **options: Any
-    ) -> FieldsPage: ...
+        self, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
     @overload
     async def get_all(
         self, *, fields: None = None, output_format: V10, **options: Any
     ) -> list[MemoryRecord]: ...
     @overload
     async def get_all(
-        self, *, fields: Sequence[str], output_format: V10, **options: Any
-    ) -> list[dict[str, Any]]: ...
+        self, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsPage: ...
+    @overload
+    async def get_all(self, **options: Any) -> Page: ...
 
     async def get_all(
         self,
@@ -233,7 +225,7 @@ class AsyncMemory:
         **platform_options: Any,
     ) -> Page | FieldsPage | list[MemoryRecord] | list[dict[str, Any]]:
         return await self._run(
-            self.sync.get_all,  # type: ignore[arg-type]  # the overloads pick the result
+            self.sync.get_all,
             filters=filters,
             user_id=user_id,
             agent_id=agent_id,

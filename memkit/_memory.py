@@ -231,17 +231,13 @@ class Memory:
         self,
         messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
         *,
-        output_format: V11 = None,
-        **options: Any,
-    ) -> AddResult: ...
-    @overload
-    def add(
-        self,
-        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
-        *,
         output_format: V10,
         **options: Any,
     ) -> list[AddEvent]: ...
+    @overload
+    def add(
+        self, messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]], **options: Any
+    ) -> AddResult: ...
     @monitored("add")
     def add(
         self,
@@ -333,20 +329,18 @@ class Memory:
 
     @overload
     def search(
-        self, query: str, *, fields: None = None, output_format: V11 = None, **options: Any
-    ) -> SearchResult: ...
-    @overload
-    def search(
-        self, query: str, *, fields: Sequence[str], output_format: V11 = None, **options: Any
-    ) -> FieldsResult: ...
+        self, query: str, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
     @overload
     def search(
         self, query: str, *, fields: None = None, output_format: V10, **options: Any
     ) -> list[SearchHit]: ...
     @overload
     def search(
-        self, query: str, *, fields: Sequence[str], output_format: V10, **options: Any
-    ) -> list[dict[str, Any]]: ...
+        self, query: str, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsResult: ...
+    @overload
+    def search(self, query: str, **options: Any) -> SearchResult: ...
 
     # ---- search and listing ---------------------------------------------------------------
 
@@ -433,20 +427,18 @@ class Memory:
 
     @overload
     def get_all(
-        self, *, fields: None = None, output_format: V11 = None, **options: Any
-    ) -> Page: ...
-    @overload
-    def get_all(
-        self, *, fields: Sequence[str], output_format: V11 = None, **options: Any
-    ) -> FieldsPage: ...
+        self, *, fields: Sequence[str], output_format: V10, **options: Any
+    ) -> list[dict[str, Any]]: ...
     @overload
     def get_all(
         self, *, fields: None = None, output_format: V10, **options: Any
     ) -> list[MemoryRecord]: ...
     @overload
     def get_all(
-        self, *, fields: Sequence[str], output_format: V10, **options: Any
-    ) -> list[dict[str, Any]]: ...
+        self, *, fields: Sequence[str], output_format: V11 = None, **options: Any
+    ) -> FieldsPage: ...
+    @overload
+    def get_all(self, **options: Any) -> Page: ...
 
     @monitored("get_all")
     def get_all(
