@@ -1,0 +1,34 @@
+"""The ``memkit`` command line: memkit's public API from the shell (the ``cli`` extra).
+
+A thin layer in the manner of simonw/llm's CLI: each command parses its options, calls one
+public ``Memory`` method and prints the result, as a rich table or (``--json``) as the
+method's JSON. It imports only memkit's public names (``.importlinter``, "The CLI uses the
+public API"), so it shows what a user's own script can do.
+
+    memkit add "I'm a vegetarian" --user alex
+    memkit search "what does alex eat?" --user alex --json
+    memkit list --user alex --page 2
+
+One module per job: ``_app`` (the typer app and its global options), ``_common`` (opening
+the store, JSON options, output, one-line errors), ``_memories`` and ``_store`` (commands).
+"""
+
+from __future__ import annotations
+
+try:
+    import rich  # noqa: F401
+    import typer  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    from memkit.errors import MissingDependencyError
+
+    raise MissingDependencyError(
+        "the memkit command line needs typer and rich: pip install 'memkit[cli]'"
+    ) from exc
+
+from memkit.cli import _memories, _store
+from memkit.cli._app import app
+
+__all__ = ["app"]
+
+# Importing the command modules registers their commands on ``app``.
+_COMMANDS = (_memories, _store)
