@@ -554,7 +554,9 @@ def check_add(h: Harness, result: Any, args: Any, kwargs: dict[str, Any]) -> Non
 
 
 def check_search(h: Harness, result: Any, args: Any, kwargs: dict[str, Any]) -> None:
-    top_k = kwargs.get("limit", kwargs.get("top_k", 10))
+    # ``limit`` is the platform's older name of ``top_k``; None leaves ``top_k`` in charge.
+    limit = kwargs.get("limit")
+    top_k = limit if limit is not None else kwargs.get("top_k", 10)
     hits = result.results
     assert len(hits) <= top_k
     scores = [hit.score for hit in hits]
