@@ -773,14 +773,15 @@ class Memory:
         memories ``filters`` and the ids select. Runs now; ``get_memory_export(id)`` returns
         the object. Without an LLM: ``ConfigError``.
         """
-        check_platform_options(platform_options, {"org_id", "project_id"})
+        check_platform_options(platform_options, set())  # a store is one project
         llm = llm_of(self.extractor)
         json_schema, model = json_schema_of(schema)
         if export_instructions is not None:
             check_text(export_instructions, "export_instructions")
         scope = call_scope(user_id, agent_id, app_id, run_id)
         node = listing_filter(filters, scope, None, None)
-        memories = selected_memories(self.backend, node)
+        hidden = hidden_ids(self.backend, self._clock())  # as get_all: expired ones are out
+        memories = [m for m in selected_memories(self.backend, node) if m.id not in hidden]
         result = fill_schema(llm, json_schema, model, memories, export_instructions)
         export_id = self._memory_exports.keep(
             {"filters": filters, **scope.as_dict()}, result, self.backend.writes_to({})
@@ -805,7 +806,7 @@ class Memory:
     ) -> dict[str, Any]:
         """The object a ``create_memory_export`` filled: by its id, or the latest one made
         with the same filters and ids. Kept by this ``Memory`` only (not in the store)."""
-        check_platform_options(platform_options, {"org_id", "project_id"})
+        check_platform_options(platform_options, set())
         if memory_export_id is not None:
             check_id(memory_export_id, "memory_export_id")
         scope = call_scope(user_id, agent_id, app_id, run_id)

@@ -452,3 +452,18 @@ def test_structured_export_without_an_llm_is_refused(memory):
         memory.create_memory_export(Profile.model_json_schema(), filters={"user_id": "alex"})
     with pytest.raises(InvalidInputError):
         memory.create_memory_export(Profile, filters={"user_id": "alex"}, colour="red")
+
+
+def test_structured_export_leaves_out_expired_memories_and_refuses_project_ids(llm_memory, server):
+    llm_memory.add("I like green tea", user_id="alex", infer=False)
+    llm_memory.add("My trial ends soon", user_id="alex", infer=False, expiration_date="2001-01-01")
+    server.reply({"full_name": None, "drinks": ["green tea"]})
+    llm_memory.create_memory_export(Profile, user_id="alex")
+    prompt = " ".join(m["content"] for m in server.chat_requests[-1].body["messages"])
+    assert "green tea" in prompt and "trial" not in prompt  # as get_all: expired is out
+    # A store is one project: org_id / project_id would be accepted and ignored, so refused.
+    for key in ("org_id", "project_id"):
+        with pytest.raises(InvalidInputError, match=key):
+            llm_memory.create_memory_export(Profile, user_id="alex", **{key: "p1"})
+        with pytest.raises(InvalidInputError, match=key):
+            llm_memory.get_memory_export(user_id="alex", **{key: "p1"})
