@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import os
 import shutil
@@ -22,6 +21,8 @@ import pytest
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from memkit import AsyncMemory, Memory
+from memkit.testing import SyncView
+from memkit.testing.openai_server import ScriptedOpenAI
 
 
 @pytest.fixture(autouse=True)
@@ -47,20 +48,11 @@ def no_network(monkeypatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
-class SyncView:
-    """Drives an AsyncMemory through the sync API, so one test body checks both classes."""
-
-    def __init__(self, memory: AsyncMemory) -> None:
-        self._memory = memory
-        self.sync = memory.sync
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._memory, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return asyncio.run(method(*args, **kwargs))
-
-        return call
+@pytest.fixture
+def server() -> Iterator[ScriptedOpenAI]:
+    """A scripted OpenAI-compatible server on 127.0.0.1, for the LLM path."""
+    with ScriptedOpenAI() as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ Each behaviour runs through Memory and AsyncMemory (the ``mem`` / ``llm_mem`` fi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ from memkit import AsyncMemory, ExtractionError, InvalidInputError, Memory
 from memkit.bounds import MAX_CONTENT_PARTS, MAX_DATA_URL_BYTES, MAX_TEXT_LENGTH
 from memkit.errors import UnsupportedContentError
 from memkit.extract import Plan
-from memkit.testing import HashEmbedder
+from memkit.testing import HashEmbedder, SyncView
 from memkit.testing.openai_server import ScriptedOpenAI, ScriptedReply
 
 URL = "https://example.com/sushi.png"
@@ -36,17 +35,6 @@ def image(url: str = URL, **extra: Any) -> dict[str, Any]:
 
 
 SUSHI = [{"role": "user", "content": [text("I love sushi"), image()]}]
-
-
-class SyncView:
-    """Drives an AsyncMemory through the sync API, so one test body checks both classes."""
-
-    def __init__(self, memory: AsyncMemory) -> None:
-        self._memory = memory
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._memory, name)
-        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -70,12 +58,6 @@ def make(request) -> Iterator[Any]:
 @pytest.fixture
 def mem(make) -> Any:
     return make()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as s:
-        yield s
 
 
 def llm_config(server: ScriptedOpenAI, **settings: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ text that tries to instruct the extractor is data.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from memkit.extract._llm import SHOWN_PER_SIDE
 from memkit.extract._patterns import read_messages
 from memkit.extract._prompt import PromptInput, alias_table, sources_of
 from memkit.extract._reply import ReplyError, parse_reply
-from memkit.testing import HashEmbedder
+from memkit.testing import HashEmbedder, SyncView
 from memkit.testing.openai_server import ScriptedOpenAI
 
 ERASE_ALL = [
@@ -349,21 +348,6 @@ def op(event, source, text=None, target=None, categories=()) -> dict[str, Any]:
         "target": target,
         "categories": list(categories),
     }
-
-
-class SyncView:
-    def __init__(self, memory: AsyncMemory) -> None:
-        self._memory = memory
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._memory, name)
-        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as s:
-        yield s
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -9,7 +9,6 @@ it; a method's ``**platform_options`` must refuse a keyword it does not know.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import io
 import json
@@ -29,17 +28,8 @@ from memkit.errors import (
     MemkitError,
     MemoryNotFoundError,
 )
+from memkit.testing import SyncView
 from memkit.testing.openai_server import ScriptedOpenAI
-
-
-class SyncView:
-    def __init__(self, memory: AsyncMemory) -> None:
-        self._memory = memory
-        self.sync = memory.sync
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._memory, name)
-        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
 
 
 class Ctx:

@@ -3,7 +3,6 @@ export, through the public API, sync and async."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import uuid
@@ -16,21 +15,10 @@ from pydantic import BaseModel
 
 from memkit import AsyncMemory, ConfigError, InvalidInputError, Memory
 from memkit.errors import ExtractionError, InvalidFilterError, InvalidImportError, MetadataError
-from memkit.testing import HashEmbedder
-from memkit.testing.openai_server import ScriptedOpenAI, ScriptedReply
+from memkit.testing import HashEmbedder, SyncView
+from memkit.testing.openai_server import ScriptedReply
 
 T0 = 1_700_000_000.0  # 2023-11-14, so the test's dates are not "now"
-
-
-class SyncView:
-    """Drives an AsyncMemory through the sync API, so one test body checks both classes."""
-
-    def __init__(self, memory: AsyncMemory) -> None:
-        self._memory = memory
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._memory, name)
-        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
 
 
 def seed(memory: Any) -> dict[str, str]:
@@ -367,12 +355,6 @@ class Profile(BaseModel):
     full_name: str | None = None
     drinks: list[str] = []
     city: str | None = None
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as s:
-        yield s
 
 
 @pytest.fixture(params=["sync", "async"])

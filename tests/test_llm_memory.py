@@ -7,7 +7,6 @@ check that nothing was half-written and that the messages were kept for replay.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 
 from memkit import AsyncMemory, ExtractionError, Memory
 from memkit.recall import DEFAULT_HEADER
-from memkit.testing import HashEmbedder
+from memkit.testing import HashEmbedder, SyncView
 from memkit.testing.openai_server import RecordedRequest, ScriptedOpenAI, ScriptedReply
 
 ALEX_INTRO = [
@@ -65,23 +64,6 @@ def snapshot(mem) -> list[tuple]:
         (m.id, m.memory, m.updated_at, tuple(m.categories), m.user_id, m.agent_id)
         for m in page.results
     )
-
-
-class SyncView:
-    """Drives an AsyncMemory through the sync API, so one test body checks both classes."""
-
-    def __init__(self, memory: AsyncMemory) -> None:
-        self._memory = memory
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._memory, name)
-        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as s:
-        yield s
 
 
 def llm_config(server: ScriptedOpenAI, **extra: Any) -> dict[str, Any]:

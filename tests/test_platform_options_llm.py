@@ -4,7 +4,6 @@ SDK to a scripted server on 127.0.0.1, via Memory and AsyncMemory."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from memkit import AsyncMemory, ExtractionError, Memory
-from memkit.testing import HashEmbedder
+from memkit.testing import HashEmbedder, SyncView
 from memkit.testing.openai_server import ScriptedOpenAI, ScriptedReply
 
 
@@ -22,21 +21,6 @@ def op(event: str, source: int, text: str | None = None, target: str | None = No
 
 def answer(*ops: dict[str, Any]) -> dict[str, Any]:
     return {"memories": list(ops), "forget": []}
-
-
-class SyncView:
-    def __init__(self, memory: AsyncMemory) -> None:
-        self._memory = memory
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._memory, name)
-        return lambda *args, **kwargs: asyncio.run(method(*args, **kwargs))
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as s:
-        yield s
 
 
 @pytest.fixture(params=["sync", "async"])
