@@ -66,3 +66,41 @@ def test_history_error_is_a_deprecated_name_that_still_catches(memkit_home):
     with pytest.raises(HistoryError):
         memory.get_all(user_id="u")
     memory.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_processes_opening_one_store_set_a_store_value_together(request, tmp_path, backend):
+    """set_meta is one upsert: writers setting the same key at once all succeed (a
+    delete-then-insert raced on PostgreSQL when server workers opened one store together)."""
+    import threading
+
+    from memkit.store._records import RecordStore
+
+    url = (
+        request.getfixturevalue("postgres_url")
+        if backend == "postgres"
+        else f"sqlite:///{tmp_path / 'meta.db'}"
+    )
+    stores = [RecordStore(url) for _ in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(stores))
+
+    def set_it(records: RecordStore, value: str) -> None:
+        start.wait()
+        try:
+            for _ in range(50):
+                records.set_meta("index_keys_checked", value)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=set_it, args=(records, str(i))) for i, records in enumerate(stores)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert stores[0].get_meta("index_keys_checked") in {"0", "1", "2", "3"}
+    for records in stores:
+        records.close()

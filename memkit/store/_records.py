@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from memkit._domain import HistoryRow, StoredMemory, WriteSet, epoch_to_datetime
@@ -494,8 +495,17 @@ class RecordStore:
             return conn.execute(select(s.c.value).where(s.c.key == key)).scalar_one_or_none()
 
     def set_meta(self, key: str, value: str) -> None:
+        """Set one store-wide value; processes that open one store together may set the
+        same key at once, so it is one upsert rather than a delete and an insert."""
         s = schema.store_meta
+        dialect = self._engine.dialect.name
         with self._guard(), self._engine.begin() as conn:
+            if dialect in ("postgresql", "sqlite"):
+                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+                upsert = insert(s).values(key=key, value=value)
+                conn.execute(upsert.on_conflict_do_update(index_elements=[s.c.key],
+                                                          set_={"value": value}))  # fmt: skip
+                return
             conn.execute(delete(s).where(s.c.key == key))
             conn.execute(s.insert().values(key=key, value=value))
 
