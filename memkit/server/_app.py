@@ -1,0 +1,67 @@
+"""The FastAPI application: one server, many projects, every route behind a key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from memkit import Memory, __version__
+from memkit.config import MemoryConfig
+from memkit.server import (
+    _dashboard,
+    _routes_memkit,
+    _routes_platform,
+    _routes_system,
+    _webhooks,
+)
+from memkit.server._errors import install_error_handlers
+from memkit.server._keys import KeyStore
+from memkit.server._projects import ProjectMemories
+from memkit.server._settings import ServerSettings
+
+__all__ = ["create_app", "create_app_from_env"]
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    memory_factory: Callable[[MemoryConfig], Memory] | None = None,
+) -> FastAPI:
+    """The server over ``settings`` (default: embedded projects under ~/.memkit/server)."""
+    settings = settings or ServerSettings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    keys = KeyStore(settings.keys_url())
+    projects = ProjectMemories(settings, memory_factory)
+    events = _webhooks.WebhookDispatcher(keys.engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            events.close()
+            projects.close()
+            keys.close()
+
+    app = FastAPI(
+        title="memkit",
+        version=__version__,
+        description="Long-term memory for AI agents: the hosted platform's REST API over "
+        "memkit stores, one per project. Every route needs `Authorization: Token <key>`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keys = keys
+    app.state.projects = projects
+    app.state.events = events
+    install_error_handlers(app)
+    for module in (_routes_system, _routes_platform, _routes_memkit, _webhooks, _dashboard):
+        app.include_router(module.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory in each worker process: settings come from the environment."""
+    return create_app(ServerSettings.from_env())

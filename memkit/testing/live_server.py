@@ -1,0 +1,89 @@
+"""A memkit server on 127.0.0.1 in a background thread, for tests and benchmarks.
+
+    with LiveServer(ServerSettings(home=tmp)) as live:
+        key = live.new_key("proj_a")
+        MemoryClient(api_key=key, host=live.url)
+
+The app runs under a real uvicorn on a free loopback port, so clients speak real HTTP.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from memkit import Memory
+from memkit.config import MemoryConfig
+from memkit.server import KeyStore, ServerSettings, create_app
+
+__all__ = ["LiveServer", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        memory_factory: Callable[[MemoryConfig], Memory] | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.app = create_app(settings, memory_factory=memory_factory)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="memkit-live-server")
+
+    @property
+    def keys(self) -> KeyStore:
+        keys: KeyStore = self.app.state.keys
+        return keys
+
+    def new_key(self, project_id: str, name: str = "test") -> str:
+        return self.keys.create_key(project_id, name)[1]
+
+    def memory(self, project_id: str) -> Memory:
+        """The project's store itself, to look behind the API in a test."""
+        memory: Memory = self.app.state.projects.get(project_id)
+        return memory
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the memkit server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        *_: Any,
+    ) -> None:
+        self.stop()
