@@ -25,10 +25,10 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the memkit command line needs typer and rich: pip install 'memkit[cli]'"
     ) from exc
 
-from memkit.cli import _memories, _store
+from memkit.cli import _mcp, _memories, _store
 from memkit.cli._app import app
 
 __all__ = ["app"]
 
 # Importing the command modules registers their commands on ``app``.
-_COMMANDS = (_memories, _store)
+_COMMANDS = (_mcp, _memories, _store)

@@ -1,0 +1,3 @@
+"""The ``memkit mcp`` command (being written)."""
+
+from __future__ import annotations
