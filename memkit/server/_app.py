@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from memkit import Memory, __version__
 from memkit.config import MemoryConfig
@@ -57,6 +58,17 @@ def create_app(
     app.state.projects = projects
     app.state.events = events
     install_error_handlers(app)
+    worker = str(os.getpid())
+
+    @app.middleware("http")
+    async def _worker_header(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Which worker process answered: operators and the scale-out test read it.
+        response = await call_next(request)
+        response.headers["X-Memkit-Worker"] = worker
+        return response
+
     for module in (_routes_system, _routes_platform, _routes_memkit, _webhooks, _dashboard):
         app.include_router(module.router)
     return app
