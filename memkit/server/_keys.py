@@ -13,13 +13,14 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
     Column,
     Engine,
     Float,
+    Row,
     MetaData,
     String,
     Table,
@@ -95,14 +96,14 @@ def _when(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
-def _row_key(row: object) -> ApiKey:
+def _row_key(row: Row[Any]) -> ApiKey:
     return ApiKey(
-        id=row.id,  # type: ignore[attr-defined]
-        project_id=row.project_id,  # type: ignore[attr-defined]
-        name=row.name,  # type: ignore[attr-defined]
-        prefix=row.prefix,  # type: ignore[attr-defined]
-        created_at=_when(row.created_at),  # type: ignore[attr-defined]
-        revoked_at=_when(row.revoked_at),  # type: ignore[attr-defined]
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+        revoked_at=_when(row.revoked_at),
     )
 
 
