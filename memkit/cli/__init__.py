@@ -10,7 +10,8 @@ public API"), so it shows what a user's own script can do.
     memkit list --user alex --page 2
 
 One module per job: ``_app`` (the typer app and its global options), ``_common`` (opening
-the store, JSON options, output, one-line errors), ``_memories`` and ``_store`` (commands).
+the store, JSON options, output, one-line errors), ``_memories``, ``_store`` and
+``_admin`` (commands on a store), ``_server`` (``serve`` and ``keys``), ``_mcp``.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the memkit command line needs typer and rich: pip install 'memkit[cli]'"
     ) from exc
 
-from memkit.cli import _mcp, _memories, _store
+from memkit.cli import _admin, _mcp, _memories, _server, _store
 from memkit.cli._app import app
 
 __all__ = ["app"]
 
 # Importing the command modules registers their commands on ``app``.
-_COMMANDS = (_mcp, _memories, _store)
+_COMMANDS = (_admin, _mcp, _memories, _server, _store)

@@ -64,7 +64,7 @@ def _line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _load_config(path: Path) -> dict[str, Any]:
+def load_config(path: Path) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -80,7 +80,7 @@ def _load_config(path: Path) -> dict[str, Any]:
 def open_memory(ctx: typer.Context) -> Iterator[Memory]:
     """The store named by ``--path`` / ``--config`` (else ``$MEMKIT_HOME``), closed after."""
     options = settings(ctx)
-    config = _load_config(options.config) if options.config else None
+    config = load_config(options.config) if options.config else None
     with one_line_errors():
         memory = Memory(str(options.path) if options.path else None, config=config)
         with memory:
