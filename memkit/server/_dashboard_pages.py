@@ -1,0 +1,61 @@
+"""The dashboard's two HTML pages, assembled from the files in ``memkit/server/dashboard``.
+
+The script and stylesheet are inlined under a per-response nonce and a strict Content
+Security Policy: no external asset is ever loaded (the server may run offline), and a
+memory's text that slipped into the DOM as markup still could not run a script.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import secrets
+from importlib import resources
+
+from fastapi.responses import HTMLResponse
+
+__all__ = ["dashboard_page", "login_page"]
+
+_NO_CACHE = "no-store"
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    return resources.files("memkit.server").joinpath("dashboard", name).read_text("utf-8")
+
+
+def _policy(nonce: str) -> str:
+    return (
+        "default-src 'none'; "
+        f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def _render(template: str, status_code: int, values: dict[str, str]) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    text = _asset(template)
+    for name, value in {**values, "nonce": nonce, "css": _asset("dashboard.css")}.items():
+        text = text.replace("{{" + name + "}}", value)
+    return HTMLResponse(
+        text,
+        status_code=status_code,
+        headers={
+            "Content-Security-Policy": _policy(nonce),
+            "Cache-Control": _NO_CACHE,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def dashboard_page(project_id: str) -> HTMLResponse:
+    return _render(
+        "index.html", 200, {"project": html.escape(project_id), "js": _asset("dashboard.js")}
+    )
+
+
+def login_page(status_code: int, message: str) -> HTMLResponse:
+    """The key form, with why it is shown (no key yet, a wrong or revoked key)."""
+    return _render("login.html", status_code, {"message": html.escape(message)})
