@@ -1,23 +1,301 @@
-"""Placeholder: filled in by its owner."""
+"""Webhooks: a project registers URLs that hear its memory events (add, update, delete).
+
+Routes, as the platform's client (``mem0ai``) calls them, plus one of memkit's own::
+
+    GET    /api/v1/webhooks/projects/{project_id}/   the project's webhooks (no secrets)
+    POST   /api/v1/webhooks/projects/{project_id}/   {url, name, event_types} -> + secret
+    PUT    /api/v1/webhooks/{webhook_id}/            {name?, url?, event_types?, is_active?}
+    DELETE /api/v1/webhooks/{webhook_id}/
+    GET    /api/v1/webhooks/{webhook_id}/deliveries/ recorded deliveries and their attempts
+
+The signing secret is returned once, by the create call, as the platform does with API
+keys: listings never show it. A lost secret means deleting the webhook and creating a new
+one. ``is_active: false`` pauses a webhook: no deliveries are recorded for it, and ones
+still pending fail when their turn comes. A webhook of another project answers 404, the
+same as one that does not exist, and is never touched.
+
+Delivery (signing, retries, the worker) is in ``_webhook_delivery``; the tables in
+``_webhook_store``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from memkit.server._events import EventType
+from memkit.errors import InvalidInputError
+from memkit.server._auth import ProjectDep, check_scope
+from memkit.server._events import EVENT_TYPES, EventType
+from memkit.server._webhook_delivery import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    DeliveryWorker,
+    RetryPolicy,
+    sign,
+    verify_signature,
+)
+from memkit.server._webhook_store import Delivery, DeliveryStatus, Webhook, WebhookStore
 
-router = APIRouter()
+__all__ = [
+    "DELIVERY_HEADER",
+    "EVENT_HEADER",
+    "SIGNATURE_HEADER",
+    "RetryPolicy",
+    "WebhookDispatcher",
+    "router",
+    "sign",
+    "verify_signature",
+]
+
+log = logging.getLogger("memkit.server.webhooks")
+
+# Long enough for any real endpoint, short enough to keep the table's text column sane.
+MAX_URL_CHARS = 2048
+
+
+def event_body(
+    project_id: str, event: EventType, data: dict[str, Any], delivery_id: str, when: float
+) -> str:
+    """The JSON a receiver gets; stored once so every attempt sends the same bytes."""
+    payload = {
+        "event": event,
+        "project_id": project_id,
+        "data": data,
+        "delivery_id": delivery_id,
+        "timestamp": datetime.fromtimestamp(when, UTC).isoformat(),
+    }
+    return json.dumps(payload, default=str, separators=(",", ":"))
 
 
 class WebhookDispatcher:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    """The server's event sink: records a delivery per matching webhook, then sends it.
+
+    ``publish`` only writes rows (quick, from any thread); a background worker, started
+    by the first event or at once when pending deliveries are waiting from before a
+    restart, does the HTTP. ``close()`` stops it; unsent rows wait for the next start.
+
+        events = WebhookDispatcher(engine, max_attempts=3, base_delay=0.05)
+        events.publish("myapp", "memory_add", {"id": "...", "memory": "..."})
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_attempts: int = 6,
+        base_delay: float = 2.0,
+        max_delay: float = 600.0,
+        timeout: float = 5.0,
+        concurrency: int = 4,
+        poll_interval: float = 1.0,
+        worker_id: str | None = None,
+    ) -> None:
+        if max_attempts < 1 or base_delay < 0 or timeout <= 0 or concurrency < 1:
+            raise InvalidInputError(
+                "webhooks need max_attempts >= 1, base_delay >= 0, timeout > 0 and concurrency >= 1"
+            )
+        self.store = WebhookStore(engine)
+        self.worker = DeliveryWorker(
+            self.store,
+            RetryPolicy(
+                max_attempts=max_attempts,
+                base_delay=base_delay,
+                max_delay=max_delay,
+                timeout=timeout,
+            ),
+            worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            concurrency=concurrency,
+            poll_interval=poll_interval,
+        )
+        if self.store.next_due(time.time()) is not None:
+            self.worker.start()  # deliveries left pending by an earlier run
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self.worker.policy
+
+    @policy.setter
+    def policy(self, policy: RetryPolicy) -> None:
+        self.worker.policy = policy
 
     def publish(self, project_id: str, event: EventType, data: dict[str, Any]) -> None:
-        return None
+        now = time.time()
+        try:
+            made = self.store.record_event(
+                project_id,
+                event,
+                lambda delivery_id: event_body(project_id, event, data, delivery_id, now),
+                now,
+            )
+        except SQLAlchemyError:
+            # The memory write is committed; failing its request now would only mislead.
+            log.exception("webhooks: could not record %s for project %s", event, project_id)
+            return
+        if made:
+            self.worker.start()
+            self.worker.wake()
 
     def close(self) -> None:
-        return None
+        self.worker.stop()
+
+
+# -- routes ---------------------------------------------------------------------------
+
+router = APIRouter(tags=["webhooks"])
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in url)
+        or len(url) > MAX_URL_CHARS
+    ):
+        raise ValueError(
+            f"url must be an absolute http:// or https:// URL of at most {MAX_URL_CHARS} "
+            f"characters, got {url[:100]!r}"
+        )
+    return url
+
+
+def _unique(event_types: Sequence[EventType]) -> list[EventType]:
+    return list(dict.fromkeys(event_types))
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="where events are POSTed: http:// or https://")
+    name: str = Field(min_length=1, max_length=200)
+    event_types: list[EventType] = Field(
+        default_factory=lambda: list(EVENT_TYPES), min_length=1, description="events to hear"
+    )
+    org_id: str | None = None
+    project_id: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _check_url(url)
+
+    @field_validator("event_types")
+    @classmethod
+    def _events(cls, event_types: list[EventType]) -> list[EventType]:
+        return _unique(event_types)
+
+
+class WebhookUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    url: str | None = None
+    event_types: list[EventType] | None = Field(default=None, min_length=1)
+    is_active: bool | None = Field(default=None, description="false pauses the webhook")
+    org_id: str | None = None
+    project_id: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        return None if url is None else _check_url(url)
+
+    @field_validator("event_types")
+    @classmethod
+    def _events(cls, event_types: list[EventType] | None) -> list[EventType] | None:
+        return None if event_types is None else _unique(event_types)
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="the HMAC signing secret, shown only in this answer")
+
+
+class WebhookUpdated(Webhook):
+    message: str
+
+
+def webhook_store(request: Request) -> WebhookStore:
+    """The webhook tables on the server's own engine (one instance per app)."""
+    state = request.app.state
+    store: WebhookStore | None = getattr(state, "webhook_store", None)
+    if store is None:
+        store = WebhookStore(state.keys.engine)
+        state.webhook_store = store
+    return store
+
+
+StoreDep = Annotated[WebhookStore, Depends(webhook_store)]
+
+
+def _not_found(webhook_id: str) -> HTTPException:
+    return HTTPException(404, detail=f"no webhook {webhook_id!r} in this project")
+
+
+@router.get("/api/v1/webhooks/projects/{project_id}/", response_model=list[Webhook])
+def list_webhooks(project_id: str, project: ProjectDep, store: StoreDep) -> list[Webhook]:
+    check_scope(project, project_id=project_id)
+    return store.for_project(project.id)
+
+
+@router.post(
+    "/api/v1/webhooks/projects/{project_id}/", response_model=WebhookCreated, status_code=201
+)
+def create_webhook(
+    project_id: str, body: WebhookCreate, project: ProjectDep, store: StoreDep
+) -> WebhookCreated:
+    check_scope(project, body.org_id, project_id)
+    check_scope(project, project_id=body.project_id)
+    webhook, secret = store.create(project.id, body.name.strip(), body.url, body.event_types)
+    return WebhookCreated(**webhook.model_dump(), secret=secret)
+
+
+@router.put("/api/v1/webhooks/{webhook_id}/", response_model=WebhookUpdated)
+def update_webhook(
+    webhook_id: str, body: WebhookUpdate, project: ProjectDep, store: StoreDep
+) -> WebhookUpdated:
+    check_scope(project, body.org_id, body.project_id)
+    changes = body.model_dump(exclude_none=True, exclude={"org_id", "project_id"})
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    if not changes:
+        raise InvalidInputError("nothing to update: send name, url, event_types or is_active")
+    webhook = store.update(project.id, webhook_id, changes)
+    if webhook is None:
+        raise _not_found(webhook_id)
+    return WebhookUpdated(**webhook.model_dump(), message="Webhook updated successfully")
+
+
+@router.delete("/api/v1/webhooks/{webhook_id}/")
+def delete_webhook(webhook_id: str, project: ProjectDep, store: StoreDep) -> dict[str, str]:
+    if not store.delete(project.id, webhook_id):
+        raise _not_found(webhook_id)
+    return {"message": "Webhook deleted successfully"}
+
+
+@router.get("/api/v1/webhooks/{webhook_id}/deliveries/", response_model=list[Delivery])
+def list_deliveries(
+    webhook_id: str,
+    project: ProjectDep,
+    store: StoreDep,
+    status: Annotated[DeliveryStatus | None, Query(description="only this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Delivery]:
+    """The webhook's recorded deliveries, newest first, each with every attempt."""
+    if store.get(project.id, webhook_id) is None:
+        raise _not_found(webhook_id)
+    return store.deliveries(project.id, webhook_id, status=status, limit=limit)
