@@ -194,23 +194,28 @@ def test_routes_have_the_platform_shapes(live_server: LiveServer) -> None:
         assert http.delete(path).status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("body", "words"),
-    [
-        ({"url": "ftp://example.com/x", "name": "n", "event_types": ["memory_add"]}, "url"),
-        ({"url": "not a url", "name": "n", "event_types": ["memory_add"]}, "url"),
-        ({"url": "http://x.test/", "name": "n", "event_types": ["memory_eat"]}, "event_types"),
-        ({"url": "http://x.test/", "name": "", "event_types": ["memory_add"]}, "name"),
-        ({"url": "http://x.test/", "name": "n", "event_types": []}, "event_types"),
-    ],
-)
-def test_invalid_webhooks_are_clear_400s(
-    live_server: LiveServer, body: dict[str, Any], words: str
-) -> None:
+INVALID = [
+    ({"url": "ftp://example.com/x", "name": "n", "event_types": ["memory_add"]}, "url"),
+    ({"url": "not a url", "name": "n", "event_types": ["memory_add"]}, "url"),
+    ({"url": "http://x.test/", "name": "n", "event_types": ["memory_eat"]}, "event_types"),
+    ({"url": "http://x.test/", "name": "", "event_types": ["memory_add"]}, "name"),
+    ({"url": "http://x.test/", "name": "n", "event_types": []}, "event_types"),
+    ({"url": "http://x.test/", "name": "n", "colour": "red"}, "colour"),
+]
+
+
+def test_invalid_webhooks_are_clear_400s(live_server: LiveServer) -> None:
     with client(live_server, "proj_a") as http:
-        answer = http.post("/api/v1/webhooks/projects/proj_a/", json=body)
-    assert answer.status_code == 400
-    assert words in answer.json()["detail"]
+        for body, field in INVALID:
+            answer = http.post("/api/v1/webhooks/projects/proj_a/", json=body)
+            assert answer.status_code == 400, body
+            assert field in answer.json()["detail"], answer.json()
+        hook = register(http, "proj_a", "https://example.com/", ["memory_add"])
+        answer = http.put(f"/api/v1/webhooks/{hook['webhook_id']}/", json={"url": "file:///x"})
+        assert answer.status_code == 400 and "url" in answer.json()["detail"]
+        assert http.get("/api/v1/webhooks/projects/proj_a/").json()[0]["url"] == (
+            "https://example.com/"
+        )
 
 
 def test_another_project_cannot_see_or_touch_a_webhook(live_server: LiveServer) -> None:
@@ -363,3 +368,36 @@ def test_processes_sharing_a_database_send_each_delivery_once(tmp_path, receiver
     sent = [r["headers"][DELIVERY] for r in receiver.requests]
     assert len(sent) == len(set(sent)) == 12
     assert all(d.attempts == 1 for d in rows)
+
+
+def test_memory_writes_through_the_api_are_delivered(fast_live: LiveServer, receivers) -> None:
+    receiver = receivers()
+    with client(fast_live, "proj_a") as http:
+        hook = register(
+            http, "proj_a", receiver.url, ["memory_add", "memory_update", "memory_delete"]
+        )
+        added = http.post(
+            "/v1/memories/",
+            json={
+                "messages": [{"role": "user", "content": "I like green tea"}],
+                "user_id": "alex",
+                "infer": False,
+            },
+        )
+        assert added.status_code == 200, added.text
+        memory_id = added.json()["results"][0]["id"]
+        changed = http.put(f"/v1/memories/{memory_id}/", json={"text": "I like black tea"})
+        assert changed.status_code == 200, changed.text
+        assert http.delete(f"/v1/memories/{memory_id}/").status_code == 200
+        rows = settled(http, hook["webhook_id"], count=3)
+
+    assert {row["status"] for row in rows} == {"delivered"}
+    payloads = [json.loads(r["body"]) for r in receiver.requests]
+    by_event = {p["event"]: p["data"] for p in payloads}
+    assert set(by_event) == {"memory_add", "memory_update", "memory_delete"}
+    assert by_event["memory_add"]["id"] == memory_id
+    assert by_event["memory_add"]["memory"] == "I like green tea"
+    assert by_event["memory_update"]["id"] == memory_id
+    assert by_event["memory_delete"]["id"] == memory_id
+    for request in receiver.requests:
+        assert verify_signature(hook["secret"], request["body"], request["headers"][SIGNATURE])
