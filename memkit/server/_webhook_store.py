@@ -46,6 +46,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from memkit.server._events import EventType
 
@@ -186,7 +187,12 @@ class WebhookStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        webhook_metadata.create_all(engine)
+        try:
+            webhook_metadata.create_all(engine)
+        except (IntegrityError, ProgrammingError):
+            # Worker processes starting together race to CREATE TABLE on PostgreSQL; the
+            # loser finds the tables there on its second look.
+            webhook_metadata.create_all(engine)
 
     # -- webhooks ---------------------------------------------------------------------
 

@@ -230,8 +230,12 @@ class WebhookUpdated(Webhook):
 
 
 def webhook_store(request: Request) -> WebhookStore:
-    """The webhook tables on the server's own engine (one instance per app)."""
+    """The webhook tables on the server's own engine: the dispatcher's, when the app's
+    event sink is one, so both share one store."""
     state = request.app.state
+    events = getattr(state, "events", None)
+    if isinstance(events, WebhookDispatcher):
+        return events.store
     store: WebhookStore | None = getattr(state, "webhook_store", None)
     if store is None:
         store = WebhookStore(state.keys.engine)

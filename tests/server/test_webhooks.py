@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from memkit.server._webhooks import (
     DELIVERY_HEADER,
@@ -78,6 +78,20 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
     yield make
     for receiver in made:
         receiver.close()
+
+
+@pytest.fixture
+def engines() -> Iterator[Callable[[str], Engine]]:
+    """Engines on one database URL, as separate server processes would each have."""
+    made: list[Engine] = []
+
+    def make(url: str) -> Engine:
+        made.append(create_engine(url))
+        return made[-1]
+
+    yield make
+    for engine in made:
+        engine.dispose()
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -318,17 +332,17 @@ def test_an_inactive_webhook_receives_nothing(fast_live: LiveServer, receivers) 
     assert len(active.requests) == 1
 
 
-def test_pending_deliveries_resume_after_a_restart(tmp_path, receivers) -> None:
+def test_pending_deliveries_resume_after_a_restart(tmp_path, receivers, engines) -> None:
     receiver = receivers(default=500)
     url = f"sqlite:///{tmp_path / 'server.db'}"
-    first = WebhookDispatcher(create_engine(url), max_attempts=5, base_delay=0.3)
+    first = WebhookDispatcher(engines(url), max_attempts=5, base_delay=0.3)
     hook, secret = first.store.create("proj_a", "r", receiver.url, ["memory_add"])
     first.publish("proj_a", "memory_add", {"id": "m1"})
     wait_for(lambda: receiver.requests)
     first.close()  # the server stops with the delivery still pending
 
     receiver.default = 200
-    second = WebhookDispatcher(create_engine(url), max_attempts=5, base_delay=0.3)
+    second = WebhookDispatcher(engines(url), max_attempts=5, base_delay=0.3)
     try:
         (row,) = wait_for(
             lambda: [
@@ -345,11 +359,17 @@ def test_pending_deliveries_resume_after_a_restart(tmp_path, receivers) -> None:
     assert verify_signature(secret, last["body"], last["headers"][SIGNATURE])
 
 
-def test_processes_sharing_a_database_send_each_delivery_once(tmp_path, receivers) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_processes_sharing_a_database_send_each_delivery_once(
+    database: str, tmp_path, request, receivers, engines
+) -> None:
     receiver = receivers()
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    one = WebhookDispatcher(create_engine(url), base_delay=0.05, poll_interval=0.05)
-    two = WebhookDispatcher(create_engine(url), base_delay=0.05, poll_interval=0.05)
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'server.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    one = WebhookDispatcher(engines(url), base_delay=0.05, poll_interval=0.05)
+    two = WebhookDispatcher(engines(url), base_delay=0.05, poll_interval=0.05)
     hook, _ = one.store.create("proj_a", "r", receiver.url, ["memory_add"])
     try:
         two.worker.start()
