@@ -7,6 +7,7 @@ then 200) and record every request they get.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -421,3 +422,32 @@ def test_memory_writes_through_the_api_are_delivered(fast_live: LiveServer, rece
     assert by_event["memory_delete"]["id"] == memory_id
     for request in receiver.requests:
         assert verify_signature(hook["secret"], request["body"], request["headers"][SIGNATURE])
+
+
+def test_the_platform_client_manages_webhooks(fast_live: LiveServer, receivers) -> None:
+    os.environ.setdefault("MEM0_TELEMETRY", "False")
+    from mem0 import MemoryClient
+
+    receiver = receivers()
+    platform = MemoryClient(api_key=fast_live.new_key("proj_a"), host=fast_live.url)
+    created = platform.create_webhook(
+        url=receiver.url, name="Memory Logger", project_id="proj_a", event_types=["memory_add"]
+    )
+    assert created["project"] == "proj_a" and created["secret"]
+    (listed,) = platform.get_webhooks(project_id="proj_a")
+    assert listed["webhook_id"] == created["webhook_id"] and listed["name"] == "Memory Logger"
+
+    updated = platform.update_webhook(
+        webhook_id=created["webhook_id"],
+        name="Updated Logger",
+        event_types=["memory_update", "memory_add"],
+    )
+    assert updated["message"] == "Webhook updated successfully"
+    platform.add("I drink green tea", user_id="alex", infer=False)
+    wait_for(lambda: receiver.requests)
+    (request,) = receiver.requests
+    assert verify_signature(created["secret"], request["body"], request["headers"][SIGNATURE])
+
+    deleted = platform.delete_webhook(webhook_id=created["webhook_id"])
+    assert deleted == {"message": "Webhook deleted successfully"}
+    assert platform.get_webhooks(project_id="proj_a") == []
