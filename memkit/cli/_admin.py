@@ -287,14 +287,16 @@ def structured_export(
         fail("give --schema to make an export, or --id to fetch one")
     where = json_object(filters, "--filters")
     scope = scope_ids(user, agent, app_id, run)
+    loaded: Any = None
+    if schema is not None:
+        in_file = schema == "-" or Path(schema).is_file()
+        loaded = (
+            read_json_source(schema, "--schema") if in_file else json_option(schema, "--schema")
+        )
+        if not isinstance(loaded, dict):
+            fail("--schema must be a JSON object (a JSON schema)")
     with open_memory(ctx) as memory:
-        if schema is not None:
-            inline = schema.lstrip().startswith("{")
-            loaded = (
-                json_option(schema, "--schema") if inline else read_json_source(schema, "--schema")
-            )
-            if not isinstance(loaded, dict):
-                fail("--schema must be a JSON object (a JSON schema)")
+        if loaded is not None:
             job = memory.create_memory_export(
                 loaded, filters=where, export_instructions=instructions, **scope
             )

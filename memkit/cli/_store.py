@@ -1,15 +1,15 @@
 """The commands on the whole store: users, export, import and stats.
 
 Export and import run as one call each (``Memory.export`` / ``Memory.import_`` write or
-load the file whole, in one transaction, and report no progress while they do), so they
-show a spinner on stderr rather than a bar; stdout keeps only the result for scripts.
+load the file whole, in one transaction); their progress bar on stderr is measured from
+outside, through the stream each is given (``_progress``), so stdout keeps only the result.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import IO, Annotated, Literal, cast
 
 import typer
 from rich.table import Table
@@ -24,11 +24,12 @@ from memkit.cli._common import (
     console,
     emit_json,
     entity,
-    error_console,
+    fail,
     json_object,
     open_memory,
     settings,
 )
+from memkit.cli._progress import LineCounter, tracked, whole_file
 
 OnConflict = Literal["newer", "keep", "replace", "error"]  # Memory.import_'s policies
 CONFLICT_POLICIES = ("newer", "keep", "replace", "error")
@@ -73,8 +74,15 @@ def export(
     """Write memories with their history to a file (all of them without a scope: a backup)."""
     where = json_object(filters, "--filters")
     scope = {"user_id": user, "agent_id": agent, "app_id": app_id, "run_id": run}
-    with open_memory(ctx) as memory, error_console().status(f"Exporting to {destination}"):
-        result = memory.export(destination, filters=where, embeddings=not no_embeddings, **scope)
+    with open_memory(ctx) as memory:
+        if destination.is_dir() or not destination.parent.is_dir():
+            # memkit's own one-line refusal names the problem
+            memory.export(destination, filters=where, embeddings=False, **scope)
+        total = memory.get_all(filters=where, page_size=1, **scope).count
+        with tracked("Exporting", total + 1) as (bar, task), whole_file(destination) as out:
+            counted = cast(IO[str], LineCounter(out, lambda lines: bar.advance(task, lines)))
+            result = memory.export(counted, filters=where, embeddings=not no_embeddings, **scope)
+            bar.update(task, total=result.count + 1, completed=result.count + 1)
     if settings(ctx).json:
         emit_json(result)
     else:
@@ -99,8 +107,17 @@ def import_(
             f"{on_conflict!r}: use {', '.join(CONFLICT_POLICIES)}", param_hint="--on-conflict"
         )
     policy = cast(OnConflict, on_conflict)
-    with open_memory(ctx) as memory, error_console().status(f"Importing {source}"):
-        result = memory.import_(source, on_conflict=policy)
+    with open_memory(ctx) as memory:
+        if not source.is_file():
+            memory.import_(source, on_conflict=policy)  # memkit's own one-line refusal
+        with (
+            tracked("Importing", None) as (bar, task),
+            bar.open(source, "r", encoding="utf-8", task_id=task) as lines,
+        ):
+            try:
+                result = memory.import_(lines, on_conflict=policy)
+            except UnicodeDecodeError as exc:
+                fail(f"InvalidImportError: {source} is not UTF-8 text ({exc.reason})")
     if settings(ctx).json:
         emit_json(result)
         return
