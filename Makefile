@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench bench-100k clean
+.PHONY: demo test browser lint bench bench-100k clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) cookbook/quickstart.py
 
-test: $(STAMP)
+# The dashboard's browser test drives Debian's chromium (apt-get, only when it is missing).
+browser:
+	bash scripts/install_browser.sh
+
+test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q

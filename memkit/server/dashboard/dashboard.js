@@ -102,12 +102,13 @@
 
   // ---- charts --------------------------------------------------------------------------
 
-  const W = 600, H = 180, L = 40, R = 10, T = 12, B = 24;
+  const W = 600, H = 180, L = 48, R = 10, T = 12, B = 24;
+  const short = (value, unit) => (unit === " ms" && value >= 1000 ? `${value / 1000} s` : `${value}${unit}`);
 
   function axes(chart, buckets, max, unit) {
     chart.append(svg("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
     chart.append(svg("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
-    chart.append(svg("text", { x: L - 4, y: T + 8, "text-anchor": "end" }, `${max}${unit}`));
+    chart.append(svg("text", { x: L - 4, y: T + 8, "text-anchor": "end", "data-testid": "y-max" }, short(max, unit)));
     chart.append(svg("text", { x: L - 4, y: H - B, "text-anchor": "end" }, "0"));
     const step = (W - L - R) / buckets.length;
     buckets.forEach((b, i) => {
@@ -251,10 +252,10 @@
 
   async function refresh() {
     try {
-      const [ops, series] = await Promise.all([
-        api("/dashboard/api/activity", { limit: 100, kind: state.kind }),
-        api("/dashboard/api/series", { minutes: 30 }),
-      ]);
+      // One after the other: the first read writes the store's buffered log, so the
+      // second sees the same operations.
+      const ops = await api("/dashboard/api/activity", { limit: 100, kind: state.kind });
+      const series = await api("/dashboard/api/series", { minutes: 30 });
       const wrote = renderOperations(ops);
       drawOps(series.buckets);
       drawLatency(series.buckets);
