@@ -1,0 +1,64 @@
+"""Scale-out: several uvicorn workers over one Chroma server and one PostgreSQL.
+
+A short bounded run of the load benchmark's own harness (benchmarks/load_support.py):
+two workers, 50 concurrent clients adding and searching for a few seconds, all on
+loopback. Every request must be answered without a 5xx, more than one worker must have
+answered (each response names its worker in ``X-Memkit-Worker``), and every memory an
+acknowledged add left must be readable afterwards with the acknowledged text.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from memkit.server import KeyStore
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKERS = 2
+CLIENTS = 50
+SECONDS = 6.0
+
+
+def _load_support() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "memkit_load_support", ROOT / "benchmarks" / "load_support.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+load = _load_support()
+
+
+def test_workers_share_one_store_under_load(chroma_server, postgres_url, tmp_path) -> None:
+    _, chroma_port = chroma_server
+    settings = load.server_settings(tmp_path / "server", chroma_port, postgres_url, "scale")
+    keys = KeyStore(settings.keys_url())
+    _, key = keys.create_key("scale", "scale-out test")
+    keys.close()
+
+    with load.WorkerPool(settings, WORKERS, log=tmp_path / "uvicorn.log") as pool:
+        pool.start(key, timeout=90)
+        assert len(pool.pids) == WORKERS  # every worker answered before the load
+        run = load.run_server(pool.url, key, clients=CLIENTS, seconds=SECONDS, timeout=30)
+        missing = load.verify_server(pool.url, key, run)
+
+    answered = [s for s in run.samples if s.status != 0]
+    server_errors = [s for s in run.samples if s.status >= 500]
+    assert run.errors == [], run.errors[:5]
+    assert len(answered) == len(run.samples)  # every request got an answer
+    assert server_errors == []
+    assert {s.kind for s in run.samples} == {"add", "search"}
+    assert all(s.worker for s in run.samples)  # every response names its worker
+    assert len(run.workers) > 1, run.workers
+    assert run.workers <= pool.pids
+    # 50 clients, each a user of its own, so every client's adds were acknowledged
+    assert {a.user_id for a in run.writes_left} == {load.user_of(c) for c in range(CLIENTS)}
+    assert missing == []
+    assert pool.proc is not None and pool.proc.poll() is not None  # the workers were stopped
