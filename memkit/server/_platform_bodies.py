@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from memkit.errors import InvalidInputError
+from memkit.models import ID_FIELDS
 from memkit.server._auth import Project, check_scope
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "SearchBody",
     "UpdateBody",
     "dump",
+    "lift_entity_filters",
     "only_known",
     "options_of",
 ]
@@ -62,6 +64,11 @@ class AddBody(_Ids):
     """``POST /v1/memories/``: the messages and how to remember them."""
 
     messages: list[dict[str, Any]] | dict[str, Any] | str
+    filters: dict[str, Any] | None = Field(
+        default=None,
+        description='mem0ai 2.x sends the entity ids here ({"user_id": ...}); '
+        "the same as giving them at the top level",
+    )
     metadata: dict[str, Any] | None = None
     infer: bool | None = None
     categories: list[str] | None = None
@@ -153,6 +160,22 @@ def options_of(
     for key in drop:
         data.pop(key, None)
     return data
+
+
+def lift_entity_filters(options: Json) -> None:
+    """mem0ai 2.x's add names the memories' entity ids inside ``filters``: move them to the
+    top level, where ``Memory.add`` takes them. Anything else in them is refused."""
+    filters = options.pop("filters", None)
+    if filters is None:
+        return
+    if set(filters) - set(ID_FIELDS) or not all(isinstance(v, str) for v in filters.values()):
+        raise InvalidInputError(
+            "add's filters may only name the memories' entity ids, as strings: "
+            f"{{'user_id': ...}}; got {filters!r}"
+        )
+    for key, value in filters.items():
+        if options.setdefault(key, value) != value:
+            raise InvalidInputError(f"{key} is {options[key]!r}, but filters say {value!r}")
 
 
 def only_known(params: Mapping[str, str], known: Iterable[str]) -> None:

@@ -9,6 +9,7 @@ search paths reach the same handlers. Every reply is the memkit result's
 
 from __future__ import annotations
 
+import ast
 import json
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from memkit.server._platform_bodies import (
     SearchBody,
     UpdateBody,
     dump,
+    lift_entity_filters,
     only_known,
     options_of,
 )
@@ -64,6 +66,7 @@ def add(body: AddBody, project: ProjectDep) -> Any:
     platform queues the add); here the add has run when the reply comes, so the reply
     carries its events and the memories are readable at once."""
     options = options_of(project, body, drop=("async_mode",))
+    lift_entity_filters(options)
     result = project.memory.add(options.pop("messages"), **options)
     publish_add(project, result)
     return dump(result)
@@ -158,7 +161,17 @@ def update(memory_id: str, body: UpdateBody, project: ProjectDep) -> Any:
     summary="Delete a memory",
     responses={200: {"model": MessageResult}},
 )
-def delete(memory_id: str, project: ProjectDep) -> Any:
+def delete(
+    memory_id: str,
+    project: ProjectDep,
+    delete_linked: Annotated[
+        bool,
+        Query(
+            description="mem0ai 2.x: also delete the memories this one superseded. memkit "
+            "updates a memory in place (its history keeps the old texts), so there are none"
+        ),
+    ] = False,
+) -> Any:
     """Delete one memory; its history stays readable."""
     result = project.memory.delete(memory_id)
     publish_deleted(project, [memory_id])
@@ -203,10 +216,15 @@ def history(memory_id: str, project: ProjectDep) -> Any:
 
 
 def _json_object(text: str, name: str) -> dict[str, Any]:
+    """A query parameter's object: JSON, or the Python literal that mem0ai 2.x's
+    ``delete_all(filters={...})`` sends (httpx writes a dict parameter as its ``repr``)."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{name} must be a JSON object: {exc.msg}") from exc
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise InvalidInputError(f"{name} must be a JSON object: {exc.msg}") from exc
     if not isinstance(value, dict):
         raise InvalidInputError(f"{name} must be a JSON object, got {type(value).__name__}")
     return value

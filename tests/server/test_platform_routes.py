@@ -401,3 +401,34 @@ def test_the_openapi_document_describes_every_platform_route(live: LiveServer) -
         assert operation.get("summary") and operation.get("description"), (method, path)
     search = document["paths"]["/v2/memories/search/"]["post"]
     assert "SearchResult" in json.dumps(search["responses"]["200"])
+
+
+def test_mem0ai_2x_requests(live: LiveServer) -> None:
+    """What mem0ai 2.x sends: /v3/ paths, entity ids inside ``filters``, and delete_all's
+    filters as the ``repr`` httpx writes for a dict query parameter."""
+    api = client_for(live, "two_x")
+    added = api.post(
+        "/v3/memories/add/",
+        json={"messages": [{"role": "user", "content": "I live in Paris"}],
+              "filters": {"user_id": "alex"}, "infer": False},
+    )  # fmt: skip
+    assert added.status_code == 200, added.text
+    assert added.json()["results"][0]["user_id"] == "alex"
+    page = api.post("/v3/memories/", json={"filters": {"user_id": "alex"}}, params={"page": 1})
+    assert page.json()["count"] == 1
+    hits = api.post("/v3/memories/search/", json={"query": "Paris", "filters": {"user_id": "alex"}})
+    assert [h["memory"] for h in hits.json()["results"]] == ["I live in Paris"]
+    assert "filters may only name" in bad(
+        api.post("/v3/memories/add/", json={"messages": "x", "filters": {"run_id": {"in": ["a"]}}})
+    )
+    assert "filters say" in bad(
+        api.post("/v3/memories/add/",
+                 json={"messages": "x", "user_id": "bob", "filters": {"user_id": "alex"}})
+    )  # fmt: skip
+    one = add(api, "Likes tea", user_id="alex")
+    assert (
+        api.delete(f"/v1/memories/{one['id']}/", params={"delete_linked": True}).json()["count"]
+        == 1
+    )
+    gone = api.delete("/v1/memories/", params={"filters": {"user_id": "alex"}})
+    assert gone.json() == {"message": "Memories deleted successfully!", "count": 1}
