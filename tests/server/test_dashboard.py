@@ -183,9 +183,7 @@ def test_dashboard_shows_the_demo_run(demo, page: Page, tmp_path: Path) -> None:
     }
     assert {("user", "alex"), ("user", "sam"), ("agent", "ai-tutor")} <= entities
     assert ("run", "trip-planning-2024") in entities and ("user", "bob") not in entities
-    dashboard_png = screenshot(page, tmp_path / "dashboard.png", min_height=900)
-    if target := os.environ.get("MEMKIT_DASHBOARD_SCREENSHOT"):
-        shutil.copyfile(dashboard_png, target)
+    screenshot(page, tmp_path / "dashboard.png", min_height=900)
 
     page.click("[data-testid=entity][data-id=alex]")
     expect(page.locator("#memories-summary")).to_contain_text("user alex")
@@ -222,7 +220,16 @@ def test_dashboard_shows_the_demo_run(demo, page: Page, tmp_path: Path) -> None:
     assert {"ADD", "UPDATE"} <= {e.get_attribute("data-event") for e in events.all()}
     expect(page.locator("#history-title")).to_contain_text("I am now a vegetarian.")
     expect(page.locator("#timeline")).to_contain_text("I am now a vegetarian.")
-    screenshot(page, tmp_path / "history.png", min_height=900)
+    history_png = screenshot(page, tmp_path / "history.png", min_height=900)
+    if target := os.environ.get("MEMKIT_DASHBOARD_SCREENSHOT"):  # every view filled in
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(history_png, target)
+
+    # The operations table narrowed to one kind.
+    page.select_option("#kind-filter", "update")
+    expect(page.locator("[data-testid=op-kind]")).to_have_text(["update"])
+    page.select_option("#kind-filter", "")
+    expect(page.locator("[data-testid=op-kind]").nth(1)).to_be_visible()
 
 
 def test_markup_in_memories_renders_as_text(demo, page: Page) -> None:

@@ -119,6 +119,10 @@ def test_api_answers_the_projects_own_data_only(live_server) -> None:
         f"{url}/dashboard/api/memories", params={"q": "billing"}, headers=auth(demo)
     ).json()
     assert searched["mode"] == "search" and searched["results"][0]["agent_id"] == "support"
+    paged = httpx.get(
+        f"{url}/dashboard/api/memories", params={"page": 2, "page_size": 1}, headers=auth(demo)
+    ).json()
+    assert (paged["count"], paged["page"], paged["pages"], len(paged["results"])) == (2, 2, 2, 1)
     bad = httpx.get(
         f"{url}/dashboard/api/memories", params={"filters": '{"colour": 1}'}, headers=auth(demo)
     )

@@ -221,7 +221,7 @@
     const scope = state.entity ? `${state.entity.type} ${state.entity.id}` : "everyone";
     $("memories-summary").textContent = data.mode === "search"
       ? `${data.count} best matches for "${state.q}" (${scope})`
-      : `${data.count} memories (${scope})`;
+      : `${data.count} ${data.count === 1 ? "memory" : "memories"} (${scope})`;
     $("page-info").textContent = `page ${data.page} of ${data.pages}`;
     $("prev").disabled = data.page <= 1;
     $("next").disabled = data.page >= data.pages || data.mode === "search";
