@@ -32,6 +32,7 @@ from memkit.cli._common import (
     open_memory,
     scope_ids,
     settings,
+    when,
 )
 from memkit.models import BatchResult, MessageResult
 
@@ -181,7 +182,7 @@ def activity(
         counts = row.get("counts") or {}
         tokens = (counts.get("prompt_tokens") or 0) + (counts.get("completion_tokens") or 0)
         table.add_row(
-            f"{row['created_at']:%Y-%m-%d %H:%M:%S}",
+            when(row["created_at"]),
             str(row["kind"]),
             entity(row.get("scope") or {}),
             " ".join(f"{k}={v}" for k, v in counts.items() if v and k not in TOKENS),
@@ -225,7 +226,7 @@ def pending(ctx: typer.Context) -> None:
     for row in rows:
         table.add_row(
             str(row["id"]),
-            str(row.get("created_at", "")),
+            when(row.get("created_at")),
             str(len(row.get("messages") or [])),
             str(row.get("error") or ""),
         )

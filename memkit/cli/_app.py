@@ -63,5 +63,19 @@ def main(
     as_json: Annotated[
         bool, typer.Option("--json", help="print JSON for scripts instead of tables")
     ] = False,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            envvar="MEMKIT_HOST",
+            help="a memkit server's URL: the memory commands go to it instead of a local store",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key", envvar="MEMKIT_API_KEY", help="the server's API key (with --host)"
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = Settings(path=path, config=config, json=as_json)
+    ctx.obj = Settings(path=path, config=config, json=as_json, host=host, api_key=api_key)

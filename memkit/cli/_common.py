@@ -13,8 +13,9 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel
@@ -22,6 +23,9 @@ from rich.console import Console
 
 from memkit import MemkitError, Memory
 from memkit.errors import MemkitRuntimeError
+
+if TYPE_CHECKING:  # the client extra is optional: imported when --host is given
+    from memkit.client import MemoryClient
 
 USAGE_EXIT = 1
 RUNTIME_EXIT = 3
@@ -34,6 +38,8 @@ class Settings:
     path: Path | None = None
     config: Path | None = None
     json: bool = False
+    host: str | None = None  # a memkit server instead of a local store
+    api_key: str | None = None
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -77,9 +83,20 @@ def load_config(path: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def open_memory(ctx: typer.Context) -> Iterator[Memory]:
-    """The store named by ``--path`` / ``--config`` (else ``$MEMKIT_HOME``), closed after."""
+def open_memory(ctx: typer.Context) -> Iterator[Memory | MemoryClient]:
+    """The store named by ``--path`` / ``--config`` (else ``$MEMKIT_HOME``), closed after;
+    with ``--host``, a ``MemoryClient`` on that server instead (same methods, same results).
+    """
     options = settings(ctx)
+    if options.host is not None:
+        if options.path is not None or options.config is not None:
+            fail("--host sends the calls to a server: --path and --config name a local store")
+        with one_line_errors():
+            from memkit.client import MemoryClient
+
+            with MemoryClient(api_key=options.api_key, host=options.host) as client:
+                yield client
+        return
     config = load_config(options.config) if options.config else None
     with one_line_errors():
         memory = Memory(str(options.path) if options.path else None, config=config)
@@ -123,6 +140,17 @@ def error_console() -> Console:
 def emit_json(value: BaseModel | Mapping[str, Any] | list[Any]) -> None:
     data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def when(value: Any) -> str:
+    """A timestamp cell: a datetime from a local store, or its ISO text from a server."""
+    if isinstance(value, str):
+        text: str = value
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    return f"{value:%Y-%m-%d %H:%M:%S}" if isinstance(value, datetime) else str(value or "")
 
 
 def entity(record: Mapping[str, Any]) -> str:

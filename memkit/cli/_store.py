@@ -28,6 +28,7 @@ from memkit.cli._common import (
     json_object,
     open_memory,
     settings,
+    when,
 )
 from memkit.cli._progress import LineCounter, tracked, whole_file
 
@@ -159,7 +160,7 @@ def stats(
     recent_ops = Table("when", "kind", "scope", "counts", "ms", "error", title="Recent activity")
     for row in activity:
         recent_ops.add_row(
-            f"{row['created_at']:%Y-%m-%d %H:%M:%S}",
+            when(row["created_at"]),
             str(row["kind"]),
             entity(row.get("scope") or {}),
             " ".join(f"{k}={v}" for k, v in (row.get("counts") or {}).items() if v),
