@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from memkit.errors import InvalidFilterError
+from memkit.server import ServerSettings
 from memkit.server._dashboard_auth import COOKIE_NAME
 from memkit.server._dashboard_data import (
     listing_filters,
@@ -18,6 +19,7 @@ from memkit.server._dashboard_data import (
     parse_filters,
     per_minute,
 )
+from memkit.testing.live_server import LiveServer
 
 NOW = datetime(2026, 1, 2, 10, 30, 40, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
@@ -222,3 +224,24 @@ def test_install_browser_fails_in_one_line_when_it_cannot_install(tmp_path) -> N
     )
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "apt-get is not available" in done.stderr
+
+
+def test_an_llm_adds_tokens_show_in_the_operations(tmp_path, server) -> None:
+    llm = {"model": "test-model", "base_url": server.url, "api_key": "test-key", "timeout": 5.0}
+    settings = ServerSettings(
+        home=tmp_path / "llm", memory={"llm": {"provider": "openai", "config": llm}}
+    )
+    reply = {
+        "memories": [
+            {"event": "ADD", "source": 1, "text": "Likes tea", "target": None, "categories": []}
+        ],
+        "forget": [],
+    }
+    with LiveServer(settings) as live:
+        key = live.new_key("demo")
+        server.reply(reply)
+        live.memory("demo").add("I like tea", user_id="alex")
+        ops = httpx.get(f"{live.url}/dashboard/api/activity", headers=auth(key)).json()
+    [add] = ops["results"]
+    counts = add["counts"]
+    assert add["tokens"] == counts["prompt_tokens"] + counts["completion_tokens"] > 0
