@@ -19,7 +19,7 @@ from memkit.server import KeyStore
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
 CLIENTS = 50
-SECONDS = 6.0
+SECONDS = 4.0
 
 
 def _load_support() -> ModuleType:
