@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
@@ -17,6 +18,7 @@ from memkit.server import (
     _routes_system,
     _webhooks,
 )
+from memkit.server._auth import ProjectDep
 from memkit.server._errors import install_error_handlers
 from memkit.server._keys import KeyStore
 from memkit.server._projects import ProjectMemories
@@ -52,6 +54,11 @@ def create_app(
         description="Long-term memory for AI agents: the hosted platform's REST API over "
         "memkit stores, one per project. Every route needs `Authorization: Token <key>`.",
         lifespan=lifespan,
+        # The document is behind the key like every route; no browsable docs pages, which
+        # could not send one.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.keys = keys
@@ -71,6 +78,11 @@ def create_app(
 
     for module in (_routes_system, _routes_platform, _routes_memkit, _webhooks, _dashboard):
         app.include_router(module.router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(project: ProjectDep) -> dict[str, Any]:
+        return app.openapi()
+
     return app
 
 
