@@ -117,11 +117,19 @@ def list_memories(
     keywords: Annotated[str | None, Query(description="words the memory must hold")] = None,
     page: PageQuery = None,
     page_size: SizeQuery = None,
+    output_format: Annotated[
+        str | None, Query(description='"v1.0": the bare list of the old clients')
+    ] = None,
 ) -> Any:
     """The v1 listing: entity ids as query parameters; the same page as ``POST /v2/memories/``."""
-    only_known(request.query_params, (*ID_FIELDS, "keywords", "page", "page_size"))
+    only_known(request.query_params, (*ID_FIELDS, "keywords", "page", "page_size", "output_format"))
     options: dict[str, Any] = _ids(
-        user_id=user_id, agent_id=agent_id, app_id=app_id, run_id=run_id, keywords=keywords
+        user_id=user_id,
+        agent_id=agent_id,
+        app_id=app_id,
+        run_id=run_id,
+        keywords=keywords,
+        output_format=output_format,
     )
     if page is not None:
         options["page"] = page

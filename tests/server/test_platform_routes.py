@@ -110,6 +110,8 @@ def test_add_get_list_search_shapes(live: LiveServer) -> None:
     in_body = api.post("/v2/memories/", json={"user_id": "alex", "page": 2, "page_size": 1})
     assert in_body.json()["previous"] == 1 and in_body.json()["next"] is None
     v1 = api.get("/v1/memories/", params={"user_id": "alex", "page_size": 10}).json()
+    old_shape = api.get("/v1/memories/", params={"user_id": "alex", "output_format": "v1.0"})
+    assert isinstance(old_shape.json(), list) and len(old_shape.json()) == 2
     v3 = api.post("/v3/memories/", json={"filters": {"user_id": "alex"}}).json()
     assert (
         {m["id"] for m in v1["results"]}
