@@ -3,7 +3,8 @@
     memkit mcp --user-id alex                                  # stdio, for a desktop client
     memkit mcp --user-id alex --transport http --port 8765     # http://127.0.0.1:8765/mcp
 
-The store is the global ``--path`` / ``--config`` one, opened once for the server's life.
+The store is the global ``--path`` / ``--config`` one (also accepted after ``mcp``), opened
+once for the server's life.
 Over stdio the protocol owns stdout: the store is opened with Python's stdout sent to
 stderr, and everything said to a person goes to stderr.
 """
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack, redirect_stdout
+from dataclasses import replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from memkit.cli._app import app
-from memkit.cli._common import fail, one_line_errors, open_memory
+from memkit.cli._common import fail, one_line_errors, open_memory, settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -45,6 +48,12 @@ def mcp_command(
         str, typer.Option("--host", help="http: the address to bind (loopback by default)")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="http: the port to listen on")] = 8765,
+    path: Annotated[
+        Path | None, typer.Option("--path", help="store directory (as memkit --path)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Memory configuration JSON (as memkit --config)")
+    ] = None,
 ) -> None:
     """Serve memory tools (add, search, list, get, update, delete) to an MCP client, in the
     scope of --user-id / --agent-id / --app-id / --run-id (at least one)."""
@@ -52,6 +61,7 @@ def mcp_command(
         from memkit.mcp_server import ToolScope, build_server, http_url, serve
     except ImportError as exc:
         fail(str(exc))
+    _store_options(ctx, path, config)
     with one_line_errors():
         scope = ToolScope.of(user_id=user, agent_id=agent, app_id=app_id, run_id=run)
     if transport is TransportChoice.http:
@@ -74,3 +84,13 @@ def mcp_command(
                 f"memkit: MCP tools for {scope.describe()} at {http_url(host, port)}", err=True
             )
             serve(server, "http", host=host, port=port)
+
+
+def _store_options(ctx: typer.Context, path: Path | None, config: Path | None) -> None:
+    """``--path`` / ``--config`` given after ``mcp`` (where an MCP client's configuration
+    usually puts them) count as the global options."""
+    if path is None and config is None:
+        return
+    root = ctx.find_root()
+    current = settings(ctx)
+    root.obj = replace(current, path=path or current.path, config=config or current.config)
