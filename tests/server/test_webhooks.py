@@ -36,9 +36,15 @@ FAST = RetryPolicy(max_attempts=3, base_delay=0.02, max_delay=0.1, jitter=0.1, t
 class Receiver:
     """Records POSTs; answers each with the next scripted status, then ``default``."""
 
-    def __init__(self, script: list[int] | None = None, default: int = 200) -> None:
+    def __init__(
+        self,
+        script: list[int] | None = None,
+        default: int = 200,
+        hold: threading.Event | None = None,
+    ) -> None:
         self.script = list(script or [])
         self.default = default
+        self.hold = hold  # when given, each answer waits for it (a slow receiver)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         receiver = self
@@ -50,10 +56,15 @@ class Receiver:
                     headers = {k.lower(): v for k, v in self.headers.items()}
                     receiver.requests.append({"headers": headers, "body": body})
                     code = receiver.script.pop(0) if receiver.script else receiver.default
-                self.send_response(code)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                if receiver.hold is not None:
+                    receiver.hold.wait(10)
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (its timeout): nothing to answer
 
             def log_message(self, *args: Any) -> None:
                 return None
@@ -72,12 +83,16 @@ class Receiver:
 def receivers() -> Iterator[Callable[..., Receiver]]:
     made: list[Receiver] = []
 
-    def make(script: list[int] | None = None, default: int = 200) -> Receiver:
-        made.append(Receiver(script, default))
+    def make(
+        script: list[int] | None = None, default: int = 200, hold: threading.Event | None = None
+    ) -> Receiver:
+        made.append(Receiver(script, default, hold))
         return made[-1]
 
     yield make
     for receiver in made:
+        if receiver.hold is not None:
+            receiver.hold.set()
         receiver.close()
 
 
@@ -451,3 +466,26 @@ def test_the_platform_client_manages_webhooks(fast_live: LiveServer, receivers) 
     deleted = platform.delete_webhook(webhook_id=created["webhook_id"])
     assert deleted == {"message": "Webhook deleted successfully"}
     assert platform.get_webhooks(project_id="proj_a") == []
+
+
+def test_a_slow_receiver_does_not_hold_up_requests_and_times_out(
+    live_server: LiveServer, receivers
+) -> None:
+    gate = threading.Event()
+    receiver = receivers(hold=gate)
+    live_server.app.state.events.policy = RetryPolicy(max_attempts=1, timeout=1.5)
+    with client(live_server, "proj_a") as http:
+        hook = register(http, "proj_a", receiver.url, ["memory_add"])
+        message = [{"role": "user", "content": "I like green tea"}]
+        answer = http.post(
+            "/v1/memories/", json={"messages": message, "infer": False, "user_id": "u"}
+        )
+        assert answer.status_code == 200, answer.text
+        # The write is answered while its delivery has not finished (the receiver holds it).
+        (row,) = deliveries(http, hook["webhook_id"])
+        assert row["status"] == "pending" and row["attempts"] == 0
+        (row,) = settled(http, hook["webhook_id"])
+    gate.set()
+    assert row["status"] == "failed"
+    assert "Timeout" in row["last_error"]
+    assert len(receiver.requests) == 1
