@@ -255,6 +255,17 @@ def test_immutable_memories_are_a_conflict(live: LiveServer) -> None:
     )
 
 
+def test_update_sets_and_clears_the_expiration_date(live: LiveServer) -> None:
+    api = client_for(live, "expiry")
+    memory_id = add(api, "Is in Rome this week", user_id="alex")["id"]
+    past = api.put(f"/v1/memories/{memory_id}/", json={"expiration_date": "2000-01-01"})
+    assert past.json()["expiration_date"] == "2000-01-01"
+    assert api.post("/v2/memories/", json={"user_id": "alex"}).json()["count"] == 0  # expired
+    cleared = api.put(f"/v1/memories/{memory_id}/", json={"expiration_date": None})
+    assert cleared.json()["expiration_date"] is None
+    assert api.post("/v2/memories/", json={"user_id": "alex"}).json()["count"] == 1
+
+
 # ---- 4xx ----------------------------------------------------------------------------------
 
 
