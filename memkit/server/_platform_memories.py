@@ -155,10 +155,9 @@ def update(memory_id: str, body: UpdateBody, project: ProjectDep) -> Any:
     """Change a memory's text, its metadata (replaced whole), or both; recorded in history.
 
     An immutable memory is a 409."""
-    options = options_of(project, body, keep_none=True)
-    for key in ("text", "data", "metadata"):
-        if options.get(key, 0) is None:
-            del options[key]
+    sent = options_of(project, body, keep_none=True)
+    # Only expiration_date means something as null (clear it); other nulls are unset.
+    options = {k: v for k, v in sent.items() if v is not None or k == "expiration_date"}
     record = project.memory.update(memory_id, **options)
     publish_update(project, record)
     return dump(record)
