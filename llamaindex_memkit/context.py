@@ -17,6 +17,7 @@ from typing import Any
 from llama_index.core.bridge.pydantic import BaseModel, ConfigDict, model_validator
 
 from memkit import AsyncMemory, Memory
+from memkit.client import AsyncMemoryClient
 from memkit.errors import InvalidInputError
 from memkit.models import ID_FIELDS
 from memkit.recall import recall_filter
@@ -101,8 +102,9 @@ class Client:
 
     @classmethod
     def of(cls, memory: Any) -> Client:
-        """From a ``Memory``, an ``AsyncMemory``, or a client with ``Memory``'s sync methods."""
-        if isinstance(memory, AsyncMemory):
+        """From a ``Memory``, an ``AsyncMemory``, or a client with ``Memory``'s sync methods
+        (``MemoryClient``); an ``AsyncMemoryClient`` keeps its blocking twin as ``.sync``."""
+        if isinstance(memory, AsyncMemory | AsyncMemoryClient):
             return cls(memory.sync, memory)
         if memory is None:
             raise InvalidInputError("a memkit Memory or AsyncMemory is required (memory=...)")

@@ -113,12 +113,51 @@ def chroma_server(tmp_path_factory) -> Iterator[tuple[subprocess.Popen, int]]:
     server.wait(timeout=30)
 
 
-@pytest.fixture(params=["sync", "async", "postgres", "server"])
+_CLIENT_SERVER: list[Any] = []
+
+
+def _client_server(request) -> Any:
+    """One memkit server for the session's "client" stores (started on first use, stopped
+    when the session ends): a server per test would cost a second each."""
+    if not _CLIENT_SERVER:
+        from memkit.server import ServerSettings
+        from memkit.testing.live_server import LiveServer
+
+        home = request.getfixturevalue("tmp_path_factory").mktemp("client-server")
+        live = LiveServer(ServerSettings(home=home)).start()
+        request.config.add_cleanup(live.stop)
+        _CLIENT_SERVER.append(live)
+    return _CLIENT_SERVER[0]
+
+
+@pytest.fixture(params=["sync", "async", "postgres", "server", "client"])
 def memory(request) -> Iterator[Any]:
     """A fresh store, driven through Memory or through AsyncMemory; "postgres" is Memory
     with PostgreSQL as the record store (Chroma embedded, as in the default); "server" is
     the deployment for many processes: Memory on a Chroma server (a collection of its own)
-    and PostgreSQL (a database of its own)."""
+    and PostgreSQL (a database of its own); "client" is memkit's MemoryClient against a
+    `memkit serve` on loopback (a project of its own, so an empty store)."""
+    if request.param == "client":
+        from memkit.client import MemoryClient
+
+        class ServedClient(MemoryClient):
+            """The client, with ``.sync``: the server's Memory behind it, which tests that
+            look behind the API reach as they reach AsyncMemory's (``SyncView.sync``)."""
+
+            @property
+            def sync(self) -> Memory:
+                return live.memory(project)
+
+        live = _client_server(request)
+        project = f"t{uuid.uuid4().hex[:20]}"
+        client = ServedClient(api_key=live.new_key(project), host=live.url)
+        yield client
+        client.close()
+        # The project's store is the test's alone: close it rather than keep it open.
+        store = live.app.state.projects._open.pop(project, None)
+        if store is not None:
+            store.close()
+        return
     if request.param == "sync":
         mem = Memory()
         yield mem

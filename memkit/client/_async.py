@@ -25,6 +25,7 @@ from memkit._export import ConflictPolicy
 from memkit._options import KEEP, V10, V11, Keep, OutputFormat
 from memkit.client._calls import ClientSettings, prepare
 from memkit.client._errors import ServerUnavailableError
+from memkit.client._sync import MemoryClient
 from memkit.errors import InvalidInputError
 from memkit.models import (
     AddEvent,
@@ -67,10 +68,13 @@ class AsyncMemoryClient:
     ) -> None:
         settings = ClientSettings.resolve(api_key, host, timeout, headers)
         self.host = settings.base_url
+        self._arguments = (api_key, host, timeout, headers)
+        self._sync: MemoryClient | None = None
         self._http: httpx.AsyncClient | None = httpx.AsyncClient(
             base_url=settings.base_url,
             headers=settings.headers,
             timeout=settings.timeout,
+            verify=settings.verify,
             transport=transport,
         )
 
@@ -86,8 +90,19 @@ class AsyncMemoryClient:
             raise ServerUnavailableError(f"memkit server at {self.host}: {exc}") from exc
         return call.finish(response)
 
+    @property
+    def sync(self) -> MemoryClient:
+        """A blocking client on the same server and key, as ``AsyncMemory.sync`` is its
+        ``Memory``: the framework adapters drive their sync paths through it."""
+        if self._sync is None:
+            api_key, host, timeout, headers = self._arguments
+            self._sync = MemoryClient(api_key, host, timeout=timeout, headers=headers)
+        return self._sync
+
     async def close(self) -> None:
         """Close the connection to the server (the server's store stays open)."""
+        if self._sync is not None:
+            self._sync.close()
         if self._http is not None:
             await self._http.aclose()
             self._http = None

@@ -7,8 +7,10 @@ send and what to do with the answer. The two clients differ only in how they sen
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import ssl
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +40,13 @@ class ClientSettings:
     headers: dict[str, str]
     timeout: float
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """TLS verification for https hosts, with one context per process: building it
+        reads the CA bundle (~0.1 s), which every new client would pay again. A plain
+        http host has no TLS to verify (and redirects are not followed)."""
+        return _default_ssl_context() if self.base_url.startswith("https://") else False
+
     @classmethod
     def resolve(
         cls,
@@ -60,6 +69,11 @@ class ClientSettings:
             headers={**dict(headers or {}), "Authorization": f"Token {key}"},
             timeout=timeout,
         )
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class MemoryClient:
             base_url=settings.base_url,
             headers=settings.headers,
             timeout=settings.timeout,
+            verify=settings.verify,
             transport=transport,
         )
 
