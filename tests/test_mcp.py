@@ -5,7 +5,8 @@ over streamable HTTP on a free loopback port (``streamable_http_client``); each 
 ``ClientSession`` lists the tools, adds, searches, lists, gets and deletes, and a memory of
 another user, written to the same store beforehand, can be neither seen nor deleted.
 In-process (``mcp.Client`` on ``build_server``): tool errors, the confirm guard, the
-user-and-agent scope, and the scope's filter.
+user-and-agent scope, the scope's filter, and the same tools on a ``MemoryClient`` talking
+to a live ``memkit serve``.
 """
 
 from __future__ import annotations
@@ -380,3 +381,32 @@ async def test_tools_tell_an_agent_what_they_do(memory: Memory) -> None:
         assert annotations is not None and annotations.destructive_hint
     assert "before answering" in (tools["search_memories"].description or "")
     assert tools["get_memory"].input_schema["required"] == ["memory_id"]
+
+
+async def test_tools_on_a_memkit_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``memory`` may be memkit's MemoryClient: the same tools on a ``memkit serve``."""
+    from mcp import Client
+
+    from memkit.client import MemoryClient
+    from memkit.server import ServerSettings
+    from memkit.testing.live_server import LiveServer
+
+    monkeypatch.setenv("MEM0_TELEMETRY", "False")
+    with (
+        LiveServer(ServerSettings(home=tmp_path / "server")) as live,
+        MemoryClient(api_key=live.new_key("proj_a"), host=live.url) as remote,
+    ):
+        bob = remote.add("Plays chess", user_id="bob", infer=False).results[0].id
+        async with Client(build_server(remote, user_id="alex")) as client:
+            added = payload(
+                await client.call_tool("add_memory", {"text": "Likes tea", "infer": False})
+            )
+            alex = added["results"][0]["id"]
+            found = payload(await client.call_tool("search_memories", {"query": "tea"}))
+            assert [hit["id"] for hit in found["results"]] == [alex]
+            refused = tool_error(await client.call_tool("delete_memory", {"memory_id": bob}))
+            assert "MemoryNotFoundError" in refused
+            done = payload(await client.call_tool("delete_all_memories", {"confirm": True}))
+            assert done["count"] == 1
+        assert remote.get(bob).memory == "Plays chess"
+        assert remote.get_all(user_id="alex").count == 0
