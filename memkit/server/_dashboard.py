@@ -19,6 +19,7 @@ from memkit.errors import MemoryNotFoundError
 from memkit.server._dashboard_auth import (
     COOKIE_NAME,
     COOKIE_PATH,
+    MISSING_KEY,
     DashboardProjectDep,
     PageAccessDep,
     key_from_form,
@@ -44,6 +45,8 @@ _LOGIN_BODY_LIMIT = 4096
 def page(access: PageAccessDep) -> HTMLResponse:
     """The dashboard, or (401/403) the login form saying why."""
     if isinstance(access, HTTPException):
+        if access.detail == MISSING_KEY:  # a first visit: nothing was refused yet
+            return login_page(401, "Log in with one of this project's API keys.", refused=False)
         return login_page(access.status_code, str(access.detail))
     return dashboard_page(access.id)
 

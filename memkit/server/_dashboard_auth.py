@@ -20,6 +20,7 @@ from memkit.server._projects import ProjectMemories
 __all__ = [
     "COOKIE_NAME",
     "COOKIE_PATH",
+    "MISSING_KEY",
     "DashboardProjectDep",
     "PageAccessDep",
     "dashboard_project",
@@ -28,6 +29,7 @@ __all__ = [
 
 COOKIE_NAME = "memkit_dashboard_key"
 COOKIE_PATH = "/dashboard"
+MISSING_KEY = "missing API key: log in at /dashboard or send 'Authorization: Token <key>'"
 
 _header = APIKeyHeader(
     name="Authorization",
@@ -65,9 +67,7 @@ def dashboard_project(
         key = key_from_header(keys, f"Token {cookie}")
     else:
         raise HTTPException(
-            status_code=401,
-            detail="missing API key: log in at /dashboard or send 'Authorization: Token <key>'",
-            headers={"WWW-Authenticate": "Token"},
+            status_code=401, detail=MISSING_KEY, headers={"WWW-Authenticate": "Token"}
         )
     return _project(request, key)
 

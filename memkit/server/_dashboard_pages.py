@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import secrets
 from importlib import resources
 
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse
 __all__ = ["dashboard_page", "login_page"]
 
 _NO_CACHE = "no-store"
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
 
 
 @functools.cache
@@ -35,9 +37,9 @@ def _policy(nonce: str) -> str:
 
 def _render(template: str, status_code: int, values: dict[str, str]) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
-    text = _asset(template)
-    for name, value in {**values, "nonce": nonce, "css": _asset("dashboard.css")}.items():
-        text = text.replace("{{" + name + "}}", value)
+    slots = {**values, "nonce": nonce, "css": _asset("dashboard.css")}
+    # One pass: a value put in (a message quoting the request) is never read as a slot.
+    text = _SLOT.sub(lambda found: slots[found.group(1)], _asset(template))
     return HTMLResponse(
         text,
         status_code=status_code,
@@ -56,6 +58,8 @@ def dashboard_page(project_id: str) -> HTMLResponse:
     )
 
 
-def login_page(status_code: int, message: str) -> HTMLResponse:
-    """The key form, with why it is shown (no key yet, a wrong or revoked key)."""
-    return _render("login.html", status_code, {"message": html.escape(message)})
+def login_page(status_code: int, message: str, *, refused: bool = True) -> HTMLResponse:
+    """The key form, with why it is shown: a first visit (``refused=False``), or a key
+    that was wrong, revoked or another project's."""
+    values = {"message": html.escape(message), "message_class": "error" if refused else "muted"}
+    return _render("login.html", status_code, values)

@@ -245,3 +245,15 @@ def test_an_llm_adds_tokens_show_in_the_operations(tmp_path, server) -> None:
     [add] = ops["results"]
     counts = add["counts"]
     assert add["tokens"] == counts["prompt_tokens"] + counts["completion_tokens"] > 0
+
+
+def test_the_login_page_says_why_and_quotes_the_request_as_text(live_server) -> None:
+    url = live_server.url
+    first = httpx.get(f"{url}/dashboard")
+    assert first.status_code == 401 and 'class="muted">Log in with one' in first.text
+    key = live_server.new_key("demo")
+    named = httpx.get(
+        f"{url}/dashboard", params={"project_id": "<script>{{css}}"}, headers=auth(key)
+    )
+    assert named.status_code == 403 and 'class="error">this API key does not belong' in named.text
+    assert "&lt;script&gt;{{css}}" in named.text and "<script>{{" not in named.text
