@@ -56,6 +56,9 @@ MAX_ERROR_CHARS = 500
 # How long a claim outlives the HTTP timeout before another worker may take the row over:
 # only a process that died mid-send leaves a claim that long.
 CLAIM_GRACE_SECONDS = 30.0
+# Finished deliveries are kept this long for the listing, then pruned (checked hourly).
+DEFAULT_RETENTION_SECONDS = 30 * 24 * 3600.0
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def _mac(secret: str, timestamp: int, body: bytes) -> str:
@@ -148,12 +151,15 @@ class DeliveryWorker:
         worker_id: str,
         concurrency: int = 4,
         poll_interval: float = 1.0,
+        retention: float = DEFAULT_RETENTION_SECONDS,
     ) -> None:
         self.store = store
         self.policy = policy
         self.worker_id = worker_id
         self.concurrency = concurrency
         self.poll_interval = poll_interval
+        self.retention = retention
+        self._pruned_at = 0.0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -213,6 +219,9 @@ class DeliveryWorker:
 
     def _tick(self) -> float:
         """Claim and hand out what is due; return how long to sleep."""
+        if time.time() - self._pruned_at > PRUNE_EVERY_SECONDS:
+            self._pruned_at = time.time()
+            self.store.prune(self._pruned_at - self.retention)
         with self._lock:
             free = self.concurrency - self._inflight
         if free <= 0:

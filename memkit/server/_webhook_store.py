@@ -57,6 +57,7 @@ __all__ = [
     "DeliveryStatus",
     "Webhook",
     "WebhookStore",
+    "new_secret",
 ]
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
@@ -169,6 +170,10 @@ class Claimed:
     secret: str | None
 
 
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
 def _row_webhook(row: Row[Any]) -> Webhook:
     return Webhook(
         webhook_id=row.id,
@@ -201,7 +206,7 @@ class WebhookStore:
     ) -> tuple[Webhook, str]:
         """A new active webhook and its signing secret (returned here, and only here)."""
         webhook_id = "wh_" + uuid.uuid4().hex[:24]
-        secret = "whsec_" + secrets.token_urlsafe(32)
+        secret = new_secret()
         now = time.time()
         with self.engine.begin() as conn:
             conn.execute(
@@ -240,7 +245,8 @@ class WebhookStore:
             return [_row_webhook(row) for row in conn.execute(query)]
 
     def update(self, project_id: str, webhook_id: str, changes: dict[str, Any]) -> Webhook | None:
-        """Apply ``changes`` (name, url, event_types, is_active) to the project's webhook."""
+        """Apply ``changes`` (name, url, event_types, is_active, secret) to the project's
+        webhook; None when the project has no such webhook."""
         values = dict(changes)
         if "event_types" in values:
             values["event_types"] = json.dumps(list(values["event_types"]))
@@ -336,7 +342,9 @@ class WebhookStore:
                         deliveries.outerjoin(webhooks, webhooks.c.id == deliveries.c.webhook_id)
                     )
                     .where(deliveries.c.id == delivery_id)
-                ).one()
+                ).first()
+            if row is None:
+                continue  # its webhook was deleted, and the delivery with it, just now
             live = row.url is not None and bool(row.is_active)
             claimed.append(
                 Claimed(
@@ -399,6 +407,21 @@ class WebhookStore:
                 .where(deliveries.c.id == delivery_id, deliveries.c.claimed_by == worker_id)
                 .values(claimed_by=None, claimed_until=None)
             )
+
+    def prune(self, before: float) -> int:
+        """Forget finished deliveries (and their attempts) made before ``before``; pending
+        ones stay whatever their age. Returns how many went."""
+        old = select(deliveries.c.id).where(
+            deliveries.c.status != "pending", deliveries.c.created_at < before
+        )
+        with self.engine.begin() as conn:
+            conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(old)))
+            done = conn.execute(
+                delete(deliveries).where(
+                    deliveries.c.status != "pending", deliveries.c.created_at < before
+                )
+            )
+        return int(done.rowcount or 0)
 
     def next_due(self, now: float) -> float | None:
         """When a pending delivery next becomes claimable: its due time, or for one

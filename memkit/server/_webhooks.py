@@ -4,15 +4,18 @@ Routes, as the platform's client (``mem0ai``) calls them, plus one of memkit's o
 
     GET    /api/v1/webhooks/projects/{project_id}/   the project's webhooks (no secrets)
     POST   /api/v1/webhooks/projects/{project_id}/   {url, name, event_types} -> + secret
-    PUT    /api/v1/webhooks/{webhook_id}/            {name?, url?, event_types?, is_active?}
+    PUT    /api/v1/webhooks/{webhook_id}/            {name?, url?, event_types?, is_active?,
+                                                      rotate_secret?}
     DELETE /api/v1/webhooks/{webhook_id}/
     GET    /api/v1/webhooks/{webhook_id}/deliveries/ recorded deliveries and their attempts
 
 The signing secret is returned once, by the create call, as the platform does with API
-keys: listings never show it. A lost secret means deleting the webhook and creating a new
-one. ``is_active: false`` pauses a webhook: no deliveries are recorded for it, and ones
-still pending fail when their turn comes. A webhook of another project answers 404, the
-same as one that does not exist, and is never touched.
+keys: listings never show it. A lost or leaked secret is replaced with
+``PUT {"rotate_secret": true}``, whose answer carries the new one. ``is_active: false``
+pauses a webhook: no deliveries are recorded for it, and ones still pending fail when
+their turn comes. Finished deliveries are kept 30 days (``retention``), then pruned. A
+webhook of another project answers 404, the same as one that does not exist, and is never
+touched.
 
 Delivery (signing, retries, the worker) is in ``_webhook_delivery``; the tables in
 ``_webhook_store``.
@@ -40,6 +43,7 @@ from memkit.errors import InvalidInputError
 from memkit.server._auth import ProjectDep, check_scope
 from memkit.server._events import EVENT_TYPES, EventType
 from memkit.server._webhook_delivery import (
+    DEFAULT_RETENTION_SECONDS,
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
@@ -48,7 +52,13 @@ from memkit.server._webhook_delivery import (
     sign,
     verify_signature,
 )
-from memkit.server._webhook_store import Delivery, DeliveryStatus, Webhook, WebhookStore
+from memkit.server._webhook_store import (
+    Delivery,
+    DeliveryStatus,
+    Webhook,
+    WebhookStore,
+    new_secret,
+)
 
 __all__ = [
     "DELIVERY_HEADER",
@@ -102,6 +112,7 @@ class WebhookDispatcher:
         timeout: float = 5.0,
         concurrency: int = 4,
         poll_interval: float = 1.0,
+        retention: float = DEFAULT_RETENTION_SECONDS,
         worker_id: str | None = None,
     ) -> None:
         if max_attempts < 1 or base_delay < 0 or timeout <= 0 or concurrency < 1:
@@ -120,6 +131,7 @@ class WebhookDispatcher:
             worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
             concurrency=concurrency,
             poll_interval=poll_interval,
+            retention=retention,
         )
         if self.store.next_due(time.time()) is not None:
             self.worker.start()  # deliveries left pending by an earlier run
@@ -207,6 +219,9 @@ class WebhookUpdate(BaseModel):
     url: str | None = None
     event_types: list[EventType] | None = Field(default=None, min_length=1)
     is_active: bool | None = Field(default=None, description="false pauses the webhook")
+    rotate_secret: bool = Field(
+        default=False, description="replace the signing secret; the answer shows the new one"
+    )
     org_id: str | None = None
     project_id: str | None = None
 
@@ -227,6 +242,7 @@ class WebhookCreated(Webhook):
 
 class WebhookUpdated(Webhook):
     message: str
+    secret: str | None = Field(default=None, description="the new secret, when rotated")
 
 
 def webhook_store(request: Request) -> WebhookStore:
@@ -268,20 +284,31 @@ def create_webhook(
     return WebhookCreated(**webhook.model_dump(), secret=secret)
 
 
-@router.put("/api/v1/webhooks/{webhook_id}/", response_model=WebhookUpdated)
+@router.put(
+    "/api/v1/webhooks/{webhook_id}/",
+    response_model=WebhookUpdated,
+    response_model_exclude_none=True,
+)
 def update_webhook(
     webhook_id: str, body: WebhookUpdate, project: ProjectDep, store: StoreDep
 ) -> WebhookUpdated:
     check_scope(project, body.org_id, body.project_id)
-    changes = body.model_dump(exclude_none=True, exclude={"org_id", "project_id"})
+    changes = body.model_dump(exclude_none=True, exclude={"org_id", "project_id", "rotate_secret"})
     if "name" in changes:
         changes["name"] = changes["name"].strip()
+    secret = new_secret() if body.rotate_secret else None
+    if secret is not None:
+        changes["secret"] = secret
     if not changes:
-        raise InvalidInputError("nothing to update: send name, url, event_types or is_active")
+        raise InvalidInputError(
+            "nothing to update: send name, url, event_types, is_active or rotate_secret"
+        )
     webhook = store.update(project.id, webhook_id, changes)
     if webhook is None:
         raise _not_found(webhook_id)
-    return WebhookUpdated(**webhook.model_dump(), message="Webhook updated successfully")
+    return WebhookUpdated(
+        **webhook.model_dump(), message="Webhook updated successfully", secret=secret
+    )
 
 
 @router.delete("/api/v1/webhooks/{webhook_id}/")

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine
 
+from memkit.server._webhook_store import WebhookStore
 from memkit.server._webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -218,6 +219,9 @@ def test_routes_have_the_platform_shapes(live_server: LiveServer) -> None:
         assert updated.json()["name"] == "renamed"
         assert updated.json()["event_types"] == ["memory_delete"]
         assert http.put(path, json={}).status_code == 400
+        assert "secret" not in updated.json()
+        rotated = http.put(path, json={"rotate_secret": True}).json()
+        assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
 
         assert http.delete(path).json() == {"message": "Webhook deleted successfully"}
         assert http.get("/api/v1/webhooks/projects/proj_a/").json() == []
@@ -282,7 +286,7 @@ def test_delivery_is_signed_and_filtered_by_event(fast_live: LiveServer, receive
         events.publish("proj_a", "memory_add", {"id": "m1", "memory": "likes tea"})
         (row,) = settled(http, hook["webhook_id"])
 
-    (request,) = receiver.requests
+    request = receiver.requests[0]
     headers, body = request["headers"], request["body"]
     assert verify_signature(hook["secret"], body, headers[SIGNATURE])
     assert not verify_signature(hook["secret"], body.replace(b"tea", b"gin"), headers[SIGNATURE])
@@ -295,6 +299,16 @@ def test_delivery_is_signed_and_filtered_by_event(fast_live: LiveServer, receive
     assert row["status"] == "delivered" and row["attempts"] == 1
     assert row["payload"] == payload
     assert [a["status_code"] for a in row["attempt_log"]] == [200]
+
+    # A rotated secret signs from the next delivery on; the old one no longer verifies.
+    with client(fast_live, "proj_a") as http:
+        path = f"/api/v1/webhooks/{hook['webhook_id']}/"
+        secret = http.put(path, json={"rotate_secret": True}).json()["secret"]
+        events.publish("proj_a", "memory_add", {"id": "m2"})
+        settled(http, hook["webhook_id"], count=2)
+    later = receiver.requests[-1]
+    assert verify_signature(secret, later["body"], later["headers"][SIGNATURE])
+    assert not verify_signature(hook["secret"], later["body"], later["headers"][SIGNATURE])
 
 
 def test_a_receiver_that_fails_twice_gets_it_on_attempt_three(
@@ -489,3 +503,27 @@ def test_a_slow_receiver_does_not_hold_up_requests_and_times_out(
     assert row["status"] == "failed"
     assert "Timeout" in row["last_error"]
     assert len(receiver.requests) == 1
+
+
+def test_finished_deliveries_are_pruned_pending_ones_kept(tmp_path, engines) -> None:
+    store = WebhookStore(engines(f"sqlite:///{tmp_path / 'server.db'}"))
+    hook, _ = store.create("proj_a", "r", "http://127.0.0.1:9/", ["memory_add"])
+    for n in range(3):
+        store.record_event("proj_a", "memory_add", lambda d, n=n: json.dumps({"n": n}), 1000.0)
+    done, failed, _pending = store.claim_due("me", 3, 60.0, 1000.0)
+    for claimed, status in ((done, "delivered"), (failed, "failed")):
+        store.record_attempt(
+            "me",
+            claimed.delivery_id,
+            attempt=1,
+            at=1000.0,
+            duration_ms=1.0,
+            status_code=200 if status == "delivered" else 500,
+            error=None,
+            status=status,
+            next_attempt_at=None,
+        )
+    assert store.prune(before=999.0) == 0  # nothing that old
+    assert store.prune(before=2000.0) == 2
+    (left,) = store.deliveries("proj_a", hook.webhook_id)
+    assert left.status == "pending"
