@@ -291,6 +291,7 @@ async def test_bad_calls_are_tool_errors(memory: Memory) -> None:
             "search_memories", {"query": "x", "filters": {"created_at": {"gte": "soon"}}}
         )
         assert "InvalidFilterError" in tool_error(bad_filter)
+        assert tool_error(bad_filter).endswith("(at created_at.gte)")  # the caller's own path
         wrong_type = await client.call_tool("list_memories", {"page": 0})
         assert "page" in tool_error(wrong_type)
         missing = tool_error(await client.call_tool("get_memory", {"memory_id": "nope"}))

@@ -24,6 +24,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from memkit.errors import MemkitError, MemoryNotFoundError
+from memkit.filters import parse_filter
 from memkit.mcp_server._scope import ToolScope
 
 SERVER_NAME = "memkit"
@@ -164,7 +165,7 @@ def _register(server: MCPServer, memory: MemoryLike, scope: ToolScope) -> None:
     ) -> dict[str, Any]:
         with _tool_errors():
             found = memory.search(
-                query, filters=scope.filter(filters), top_k=top_k, threshold=threshold
+                query, filters=_scoped(scope, filters), top_k=top_k, threshold=threshold
             )
             return _json(found)
 
@@ -184,7 +185,7 @@ def _register(server: MCPServer, memory: MemoryLike, scope: ToolScope) -> None:
         filters: Filters = None,
     ) -> dict[str, Any]:
         with _tool_errors():
-            listed = memory.get_all(filters=scope.filter(filters), page=page, page_size=page_size)
+            listed = memory.get_all(filters=_scoped(scope, filters), page=page, page_size=page_size)
             return _json(listed)
 
     @server.tool(
@@ -241,6 +242,14 @@ def _register(server: MCPServer, memory: MemoryLike, scope: ToolScope) -> None:
             for clause in scope.clauses():
                 count += int(_json(memory.delete_all(**clause)).get("count") or 0)
         return {"message": "Memories deleted successfully!", "count": count}
+
+
+def _scoped(scope: ToolScope, filters: dict[str, Any] | None) -> dict[str, Any]:
+    """The caller's filter within the scope, checked alone first so that an error's path
+    (``created_at.gte``) points into the filter the caller wrote."""
+    if filters is not None:
+        parse_filter(filters)
+    return scope.filter(filters)
 
 
 @contextmanager
