@@ -6,7 +6,7 @@ class so memkit's own client raises the same type the embedded ``Memory`` would.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -19,6 +19,7 @@ from memkit.errors import (
     MemoryNotFoundError,
     StoreLockedError,
 )
+from memkit.server._auth import key_from_header
 
 __all__ = ["install_error_handlers", "status_for"]
 
@@ -50,6 +51,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI reads the body before the key check runs: a request without a valid key
+        # hears 401, not what was wrong with its body.
+        try:
+            key_from_header(request.app.state.keys, request.headers.get("Authorization"))
+        except HTTPException as refused:
+            return JSONResponse(
+                status_code=refused.status_code,
+                content={"detail": refused.detail},
+                headers=refused.headers,
+            )
         problems = [
             {"loc": _location(tuple(e.get("loc", ()))), "msg": str(e.get("msg", ""))}
             for e in exc.errors()

@@ -255,3 +255,13 @@ def test_another_projects_key_reaches_nothing_of_this_project(live_server, two_p
     assert _a_state(live_server) == before
     # B's own writes landed in B: A still has exactly its two memories.
     assert live_server.memory("proj_a").get(two_projects["memory_id"]).memory == SECRET
+
+
+def test_a_bad_body_without_a_key_hears_401_first(live_server) -> None:
+    reply = httpx.post(
+        f"{live_server.url}/v1/memories/",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert reply.status_code == 401
+    assert "API key" in reply.json()["detail"]
