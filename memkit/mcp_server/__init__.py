@@ -7,9 +7,13 @@ client, bound to one user, agent, app or run.
     serve(build_server(Memory(), user_id="alex"))              # stdio
     serve(build_server(Memory(), user_id="alex"), "http")      # http://127.0.0.1:8765/mcp
 
-or from the shell: ``memkit mcp --user-id alex [--transport http --port 8765]``.
+or from the shell: ``memkit mcp --user-id alex [--transport http --port 8765]``, which is
+what a desktop client's configuration names:
+
+    {"mcpServers": {"memkit": {"command": "memkit", "args": ["mcp", "--user-id", "alex"]}}}
+
 The tools: add_memory, search_memories, list_memories, get_memory, update_memory,
-delete_memory, delete_all_memories (README.md, "MCP").
+delete_memory, delete_all_memories; each acts only in the configured scope (``ToolScope``).
 """
 
 from __future__ import annotations
