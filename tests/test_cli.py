@@ -231,7 +231,7 @@ def test_top_level_help_lists_every_command() -> None:
         (["add", "--messages", "[", "--user", "u"], "--messages is not valid JSON"),
         (["add", "x", "--user", "u", "--metadata", "1"], "--metadata must be a JSON object"),
         (["add", "--user", "u"], "give a TEXT or --messages"),
-        (["update", "some-id"], "give a new TEXT, --metadata, or both"),
+        (["update", "some-id"], "give a new TEXT, --metadata, --expiration-date, or several"),
         (["delete", "--all", "--yes"], "--all needs a scope"),
         (["delete"], "give a memory id, or --all"),
         (["delete", "some-id", "--user", "u"], "a memory id is deleted alone"),

@@ -238,3 +238,39 @@ def test_batch_must_be_a_list(tmp_path: Path) -> None:
     assert "expected a JSON list" in one_line_error(
         run("batch-delete", "-", input=json.dumps(items))
     )
+
+
+def test_the_platform_options_of_add_list_search_and_update() -> None:
+    added = as_json(
+        "add",
+        "I like tea",
+        "--user",
+        "alex",
+        "--no-infer",
+        "--category",
+        "drinks",
+        "--category",
+        "food",
+        "--immutable",
+        "--expiration-date",
+        "2999-01-01",
+    )
+    tea = added["results"][0]["id"]
+    record = as_json("get", tea)
+    assert record["categories"] == ["drinks", "food"] and record["immutable"] is True
+    assert record["expiration_date"] == "2999-01-01"
+    assert "ImmutableMemoryError" in one_line_error(run("update", tea, "I like coffee"))
+    ok("add", "I play the cello", "--user", "alex", "--no-infer", "--category", "music")
+    assert [r["id"] for r in as_json("list", "--category", "drinks")["results"]] == [tea]
+    assert [r["id"] for r in as_json("list", "--keywords", "tea")["results"]] == [tea]
+    hits = as_json("search", "tea", "--user", "alex", "--keyword-search", "--no-rerank")
+    assert hits["results"][0]["id"] == tea
+    swim = as_json(
+        "add", "I swim", "--user", "sam", "--no-infer", "--expiration-date", "2000-01-01"
+    )
+    assert as_json("list", "--user", "sam")["count"] == 0  # expired: hidden
+    cleared = as_json("update", swim["results"][0]["id"], "--expiration-date", "none")
+    assert cleared["expiration_date"] is None
+    assert as_json("list", "--user", "sam")["count"] == 1
+    with_steering = run("add", "I like tea", "--user", "u", "--no-infer", "--includes", "food")
+    assert "infer=False" in one_line_error(with_steering)

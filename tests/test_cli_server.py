@@ -15,9 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from test_cli import as_json, ok, one_line_error, run
 
-from memkit.server import ServerSettings
+from memkit.server import SETTINGS_ENV, ServerSettings
 from memkit.testing.live_server import LiveServer, free_port
 
 SCRIPT = Path(sys.executable).with_name("memkit")
@@ -149,3 +150,38 @@ def test_a_bad_template_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [["serve"], ["keys"], ["keys", "create"], ["keys", "list"]])
 def test_help(command: list[str]) -> None:
     assert "Usage:" in ok(*command, "--help").stdout
+
+
+def test_serve_off_loopback_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bind itself is uvicorn's (run for real above); here, what serve hands it."""
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    result = run("serve", "--host", "0.0.0.0", "--port", "8123", "--home", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("warning: listening on 0.0.0.0, not loopback")
+    ((_, options),) = calls
+    assert (options["host"], options["port"]) == ("0.0.0.0", 8123)
+
+
+def test_more_workers_start_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a Chroma server and PostgreSQL in the template, each worker rebuilds the
+    settings from the environment (the scale-out test runs such workers for real)."""
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.delenv(SETTINGS_ENV, raising=False)
+    config = tmp_path / "shared.json"
+    shared = {
+        "vector_store": {"provider": "chroma", "config": {"host": "127.0.0.1", "port": 9}},
+        "record_store": {"url": "postgresql+psycopg://u@127.0.0.1:9/db"},
+    }
+    config.write_text(json.dumps(shared))
+    result = run("--config", str(config), "serve", "--workers", "3", "--home", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    ((args, options),) = calls
+    assert args == ("memkit.server:create_app_from_env",)
+    assert options["factory"] is True and options["workers"] == 3
+    carried = ServerSettings.from_env()
+    assert carried.shared_backends and carried.home == tmp_path
+    assert carried.memory["record_store"] == shared["record_store"]

@@ -26,10 +26,48 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the memkit command line needs typer and rich: pip install 'memkit[cli]'"
     ) from exc
 
+from typer.models import CommandInfo
+
 from memkit.cli import _admin, _mcp, _memories, _server, _store
 from memkit.cli._app import app
 
 __all__ = ["app"]
 
-# Importing the command modules registers their commands on ``app``.
+# Importing the command modules registers their commands on ``app``; ``--help`` lists them
+# everyday calls first, then the store's upkeep, then the servers.
 _COMMANDS = (_admin, _mcp, _memories, _server, _store)
+_HELP_ORDER = (
+    "add",
+    "search",
+    "list",
+    "get",
+    "history",
+    "update",
+    "delete",
+    "batch-update",
+    "batch-delete",
+    "delete-all",
+    "delete-users",
+    "users",
+    "export",
+    "import",
+    "stats",
+    "activity",
+    "check",
+    "pending",
+    "replay",
+    "usage",
+    "structured-export",
+    "reset",
+    "serve",
+    "mcp",
+)
+
+
+def _rank(command: CommandInfo) -> int:
+    name = command.name or (command.callback.__name__ if command.callback else "")
+    name = name.replace("_", "-")
+    return _HELP_ORDER.index(name) if name in _HELP_ORDER else len(_HELP_ORDER)
+
+
+app.registered_commands.sort(key=_rank)

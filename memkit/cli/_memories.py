@@ -32,6 +32,10 @@ from memkit.models import MemoryRecord
 
 MemoryId = Annotated[str, typer.Argument(help="the memory's id")]
 Metadata = Annotated[str | None, typer.Option("--metadata", help="metadata as a JSON object")]
+ExpirationDate = Annotated[
+    str | None,
+    typer.Option("--expiration-date", help="YYYY-MM-DD: hidden from search and list after it"),
+]
 
 
 @app.command()
@@ -50,6 +54,24 @@ def add(
     no_infer: Annotated[
         bool, typer.Option("--no-infer", help="store the text verbatim, without extraction")
     ] = False,
+    categories: Annotated[
+        list[str] | None,
+        typer.Option("--category", help="the memories' categories (repeat for several)"),
+    ] = None,
+    expiration_date: ExpirationDate = None,
+    immutable: Annotated[
+        bool, typer.Option("--immutable", help="never updated nor deleted by a spoken delete")
+    ] = False,
+    includes: Annotated[
+        str | None, typer.Option("--includes", help="what to keep (steers extraction)")
+    ] = None,
+    excludes: Annotated[
+        str | None, typer.Option("--excludes", help="what never to store (steers extraction)")
+    ] = None,
+    instructions: Annotated[
+        str | None,
+        typer.Option("--instructions", help="custom instructions for this add's extraction"),
+    ] = None,
 ) -> None:
     """Remember what a text or a conversation says (needs a --user, --agent, --app or --run)."""
     if (text is None) == (messages is None):
@@ -65,6 +87,12 @@ def add(
             run_id=run,
             metadata=meta,
             infer=not no_infer,
+            categories=categories or None,
+            expiration_date=expiration_date,
+            immutable=immutable,
+            includes=includes,
+            excludes=excludes,
+            custom_instructions=instructions,
         )
     if settings(ctx).json:
         emit_json(result)
@@ -88,6 +116,12 @@ def search(
     threshold: Annotated[
         float | None, typer.Option("--threshold", help="leave out scores below this")
     ] = None,
+    keyword_search: Annotated[
+        bool, typer.Option("--keyword-search", help="favour memories sharing the query's words")
+    ] = False,
+    rerank: Annotated[
+        bool | None, typer.Option("--rerank/--no-rerank", help="rerank the candidates")
+    ] = None,
 ) -> None:
     """The memories most relevant to a query, best first."""
     where = json_object(filters, "--filters")
@@ -101,6 +135,8 @@ def search(
             filters=where,
             top_k=top_k,
             threshold=threshold,
+            keyword_search=keyword_search,
+            rerank=rerank,
         )
     if settings(ctx).json:
         emit_json(result)
@@ -121,6 +157,13 @@ def list_memories(
     filters: Filters = None,
     page: Annotated[int, typer.Option("--page", help="page number, from 1")] = 1,
     page_size: Annotated[int, typer.Option("--page-size", help="memories per page")] = 20,
+    categories: Annotated[
+        list[str] | None,
+        typer.Option("--category", help="only memories with this category (repeatable)"),
+    ] = None,
+    keywords: Annotated[
+        str | None, typer.Option("--keywords", help="only memories containing these words")
+    ] = None,
 ) -> None:
     """One page of memories, most recently updated first."""
     where = json_object(filters, "--filters")
@@ -129,6 +172,8 @@ def list_memories(
             filters=where,
             page=page,
             page_size=page_size,
+            categories=categories or None,
+            keywords=keywords,
             user_id=user,
             agent_id=agent,
             app_id=app_id,
@@ -201,13 +246,21 @@ def update(
     memory_id: MemoryId,
     text: Annotated[str | None, typer.Argument(help="the new text")] = None,
     metadata: Metadata = None,
+    expiration_date: Annotated[
+        str | None,
+        typer.Option("--expiration-date", help="YYYY-MM-DD, or none to clear it"),
+    ] = None,
 ) -> None:
-    """Change a memory's text, its metadata (replaced), or both."""
+    """Change a memory's text, its metadata (replaced), its expiration date, or several."""
     meta = json_object(metadata, "--metadata")
-    if text is None and meta is None:
-        fail("give a new TEXT, --metadata, or both")
+    if text is None and meta is None and expiration_date is None:
+        fail("give a new TEXT, --metadata, --expiration-date, or several")
     with open_memory(ctx) as memory:
-        record = memory.update(memory_id, text, meta)
+        if expiration_date is None:
+            record = memory.update(memory_id, text, meta)
+        else:
+            expires = None if expiration_date.lower() == "none" else expiration_date
+            record = memory.update(memory_id, text, meta, expiration_date=expires)
     if settings(ctx).json:
         emit_json(record)
     else:
