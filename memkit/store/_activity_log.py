@@ -32,6 +32,7 @@ class ActivityLog:
         self._records = records
         self._buffer: list[ActivityEntry] = []
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._last_flush = time.monotonic()
 
     def record(
@@ -45,7 +46,8 @@ class ActivityLog:
         scope = {name: storable(value) for name, value in scope.items()}
         error = None if error is None else storable(error)
         with self._lock:
-            self._buffer.append((kind, scope, counts, latency_ms, error))
+            # Stamped now, not when the buffer is written: a row's time is its call's.
+            self._buffer.append((kind, scope, counts, latency_ms, error, time.time()))
             due = len(self._buffer) >= FLUSH_EVERY or (
                 time.monotonic() - self._last_flush >= FLUSH_SECONDS
             )
@@ -53,11 +55,14 @@ class ActivityLog:
             self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            pending, self._buffer = self._buffer, []
-            self._last_flush = time.monotonic()
-        if pending:
-            self._records.log_activities(pending)
+        # One flush at a time, written before it returns: a reader that flushes while
+        # another thread's flush is still writing waits for it instead of missing its rows.
+        with self._flushing:
+            with self._lock:
+                pending, self._buffer = self._buffer, []
+                self._last_flush = time.monotonic()
+            if pending:
+                self._records.log_activities(pending)
 
     def recent(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         self.flush()

@@ -45,8 +45,9 @@ __all__ = [
 ]
 
 
-# (kind, scope, counts, latency in ms, error or None): one row of the activity log.
-ActivityEntry = tuple[str, dict[str, str], dict[str, int], float, str | None]
+# (kind, scope, counts, latency in ms, error or None, when the call ended in epoch
+# seconds): one row of the activity log.
+ActivityEntry = tuple[str, dict[str, str], dict[str, int], float, str | None, float]
 
 
 def _row_values(m: StoredMemory) -> dict[str, Any]:
@@ -452,10 +453,9 @@ class RecordStore:
         latency_ms: float,
         error: str | None = None,
     ) -> None:
-        self.log_activities([(kind, scope, counts, latency_ms, error)])
+        self.log_activities([(kind, scope, counts, latency_ms, error, time.time())])
 
     def log_activities(self, entries: Sequence[ActivityEntry]) -> None:
-        now = time.time()
         rows = [
             {
                 "kind": kind,
@@ -463,9 +463,9 @@ class RecordStore:
                 "counts": json.dumps(counts, sort_keys=True),
                 "latency_ms": latency_ms,
                 "error": error,
-                "created_at": now,
+                "created_at": ended,
             }
-            for kind, scope, counts, latency_ms, error in entries
+            for kind, scope, counts, latency_ms, error, ended in entries
         ]
         with self._guard(), self._engine.begin() as conn:
             conn.execute(schema.activity.insert(), rows)
