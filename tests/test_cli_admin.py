@@ -274,3 +274,10 @@ def test_the_platform_options_of_add_list_search_and_update() -> None:
     assert as_json("list", "--user", "sam")["count"] == 1
     with_steering = run("add", "I like tea", "--user", "u", "--no-infer", "--includes", "food")
     assert "infer=False" in one_line_error(with_steering)
+
+
+def test_import_of_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    source = tmp_path / "latin1.jsonl"
+    source.write_bytes('{"format": "café"}\n'.encode("latin-1"))
+    said = one_line_error(run("import", str(source)))
+    assert "is not UTF-8 text" in said and "Importing" not in said
