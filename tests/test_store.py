@@ -315,3 +315,19 @@ def test_a_search_sees_a_scope_change_its_cached_view_predates(tmp_path):
     assert view() is not first
     assert memory.search("violin", user_id="u").results[0].memory == "Plays the violin"
     memory.close()
+
+
+def test_an_activity_row_carries_the_time_of_its_call_not_of_its_flush(tmp_path, monkeypatch):
+    """Rows wait in a buffer; the dashboard charts them by time, so the time is the call's."""
+    from memkit.store import _activity_log
+
+    memory = Memory(path=str(tmp_path), embedder=HashEmbedder())
+    log = memory.backend.activity
+    log.flush()
+    clock = iter([1_000_000.0, 2_000_000.0])
+    monkeypatch.setattr(_activity_log.time, "time", lambda: next(clock))
+    log.record("search", {"user_id": "u"}, {"results": 0}, 1.5)
+    monkeypatch.undo()
+    rows = [r for r in memory.activity() if r["scope"] == {"user_id": "u"}]
+    assert [r["created_at"].timestamp() for r in rows] == [1_000_000.0]
+    memory.close()
