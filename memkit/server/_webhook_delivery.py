@@ -282,7 +282,9 @@ class DeliveryWorker:
                     status_code = response.status_code
                 if not 200 <= status_code < 300:
                     error = f"HTTP {status_code}"
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+                # Every way a POST can fail to get an answer is an attempt that failed;
+                # letting one escape would leave the row claimed and its attempt unrecorded.
                 error = _short(exc)
             status, next_at = policy.outcome(attempt, status_code, time.time(), random.random())
         self.store.record_attempt(

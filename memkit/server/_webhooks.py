@@ -170,12 +170,27 @@ class WebhookDispatcher:
 router = APIRouter(tags=["webhooks"])
 
 
+def _sendable_host(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        host.encode("idna")  # what the HTTP client will do: refuses over-long labels
+    except UnicodeError:
+        return False
+    return True
+
+
 def _check_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        scheme, host = "", None
     if (
-        parts.scheme.lower() not in ("http", "https")
-        or not parts.hostname
+        scheme not in ("http", "https")
+        or not _sendable_host(host)
         or any(c.isspace() for c in url)
         or len(url) > MAX_URL_CHARS
     ):

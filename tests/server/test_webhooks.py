@@ -231,6 +231,9 @@ def test_routes_have_the_platform_shapes(live_server: LiveServer) -> None:
 INVALID = [
     ({"url": "ftp://example.com/x", "name": "n", "event_types": ["memory_add"]}, "url"),
     ({"url": "not a url", "name": "n", "event_types": ["memory_add"]}, "url"),
+    ({"url": "http://[::1/", "name": "n", "event_types": ["memory_add"]}, "url"),
+    ({"url": "http://x.test:port/", "name": "n", "event_types": ["memory_add"]}, "url"),
+    ({"url": f"http://{'a' * 70}.test/", "name": "n", "event_types": ["memory_add"]}, "url"),
     ({"url": "http://x.test/", "name": "n", "event_types": ["memory_eat"]}, "event_types"),
     ({"url": "http://x.test/", "name": "", "event_types": ["memory_add"]}, "name"),
     ({"url": "http://x.test/", "name": "n", "event_types": []}, "event_types"),
