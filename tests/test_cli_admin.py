@@ -281,3 +281,16 @@ def test_import_of_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     source.write_bytes('{"format": "café"}\n'.encode("latin-1"))
     said = one_line_error(run("import", str(source)))
     assert "is not UTF-8 text" in said and "Importing" not in said
+
+
+def test_check_of_a_drifted_index_fails_then_repairs() -> None:
+    # $MEMKIT_HOME, the CLI's store, held open: the commands share this process's store
+    with Memory() as memory:
+        added = memory.add(["Owns a cat", "Plays chess"], user_id="u", infer=False)
+        memory.backend.sync_index()
+        memory.backend.index._collection.delete(ids=[added.results[0].id])  # behind its back
+        drifted = run("--json", "check", "--no-repair")
+        assert "the store is not healthy" in one_line_error(drifted)
+        assert json.loads(drifted.stdout)["indexed"] == 1
+        repaired = as_json("check")
+    assert repaired["healthy"] is True and repaired["repaired"]["upserted"] == 1

@@ -147,7 +147,9 @@ def test_a_bad_template_is_one_line(tmp_path: Path) -> None:
     assert "ConfigError" in said
 
 
-@pytest.mark.parametrize("command", [["serve"], ["keys"], ["keys", "create"], ["keys", "list"]])
+@pytest.mark.parametrize(
+    "command", [["serve"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"]]
+)
 def test_help(command: list[str]) -> None:
     assert "Usage:" in ok(*command, "--help").stdout
 

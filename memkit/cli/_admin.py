@@ -200,7 +200,7 @@ def check(
         bool, typer.Option("--no-repair", help="only read: do not replay or reconcile")
     ] = False,
 ) -> None:
-    """The store's health (repairing what it can unless --no-repair); exit 1 if unhealthy."""
+    """The store's health (repairing what it can unless --no-repair); exit 1 when unhealthy."""
     with open_memory(ctx) as memory:
         health = memory.check(repair=not no_repair)
     if settings(ctx).json:
@@ -211,7 +211,7 @@ def check(
             table.add_row(key, json.dumps(value) if isinstance(value, dict | list) else str(value))
         console().print(table)
     if not health.healthy:
-        raise typer.Exit(1)
+        fail("the store is not healthy: see the check above (without --no-repair it repairs)")
 
 
 @app.command()
