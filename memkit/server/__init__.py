@@ -25,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from memkit.server._app import create_app, create_app_from_env
 from memkit.server._keys import ApiKey, KeyCheck, KeyStore
 from memkit.server._settings import SETTINGS_ENV, ServerSettings
+from memkit.server._webhooks import WebhookDispatcher, verify_signature
 
 __all__ = [
     "SETTINGS_ENV",
@@ -32,6 +33,8 @@ __all__ = [
     "KeyCheck",
     "KeyStore",
     "ServerSettings",
+    "WebhookDispatcher",
     "create_app",
     "create_app_from_env",
+    "verify_signature",
 ]

@@ -37,7 +37,7 @@ def create_app(
     settings.home.mkdir(parents=True, exist_ok=True)
     keys = KeyStore(settings.keys_url())
     projects = ProjectMemories(settings, memory_factory)
-    events = _webhooks.WebhookDispatcher(keys.engine)
+    events = _webhooks.WebhookDispatcher(keys.engine, **settings.webhooks.model_dump())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from memkit.config import MemoryConfig, default_home, load_config
 from memkit.errors import ConfigError
 
-__all__ = ["PROJECT_ID_PATTERN", "SETTINGS_ENV", "ServerSettings", "check_project_id"]
+__all__ = [
+    "PROJECT_ID_PATTERN",
+    "SETTINGS_ENV",
+    "ServerSettings",
+    "WebhookSettings",
+    "check_project_id",
+]
 
 # Environment variable that carries the settings (JSON) to each uvicorn worker process.
 SETTINGS_ENV = "MEMKIT_SERVER_SETTINGS"
@@ -35,6 +41,19 @@ def check_project_id(project_id: str) -> str:
             "starting with a letter"
         )
     return project_id
+
+
+class WebhookSettings(BaseModel):
+    """How webhook deliveries are retried (seconds); see ``_webhook_delivery``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    base_delay: float = Field(default=2.0, ge=0)
+    max_delay: float = Field(default=600.0, ge=0)
+    timeout: float = Field(default=5.0, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    poll_interval: float = Field(default=1.0, gt=0)
 
 
 class ServerSettings(BaseModel):
@@ -52,6 +71,8 @@ class ServerSettings(BaseModel):
         description="SQLAlchemy URL of the server's tables (keys, webhooks); default: the "
         "template's PostgreSQL if it has one, else SQLite under home",
     )
+
+    webhooks: WebhookSettings = Field(default_factory=lambda: WebhookSettings())
 
     @field_validator("memory")
     @classmethod
