@@ -14,6 +14,7 @@ from typer.testing import Result
 
 from memkit.server import ServerSettings
 from memkit.testing.live_server import LiveServer
+from memkit.testing.openai_server import ScriptedOpenAI
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,22 @@ def test_every_memory_call_through_the_server(remote: list[str], tmp_path: Path)
     assert "2 added" in ok_remote(remote, "import", str(backup)).stdout
     assert "reset" in ok_remote(remote, "reset", "--yes").stdout
     assert "MemoryNotFoundError" in one_line_error(run(*remote, "get", tea))
+
+
+def test_structured_export_by_id_from_a_server(tmp_path: Path, server: ScriptedOpenAI) -> None:
+    """The server keeps an export for its project: made by one command, fetched by another."""
+    settings = {"model": "m", "base_url": server.url, "api_key": "k", "timeout": 2.0}
+    template = {"llm": {"provider": "openai", "config": settings}}
+    with LiveServer(ServerSettings(home=tmp_path / "llm-server", memory=template)) as live:
+        remote = ["--host", live.url, "--api-key", live.new_key("proj_llm")]
+        ok_remote(remote, "add", "I play tennis", "--user", "alex", "--no-infer")
+        server.reply({"sport": "tennis"})
+        schema = '{"type": "object", "properties": {"sport": {"type": "string"}}}'
+        made = ok_remote(remote, "structured-export", "--schema", schema, "--user", "alex")
+        assert json.loads(made.stdout) == {"sport": "tennis"}
+        export_id = made.stderr.removeprefix("export id: ").strip()
+        fetched = ok_remote(remote, "structured-export", "--id", export_id)
+        assert json.loads(fetched.stdout) == {"sport": "tennis"}
 
 
 def test_a_project_sees_only_its_own_memories(live: LiveServer) -> None:

@@ -26,6 +26,7 @@ from memkit.cli._common import (
     console,
     emit_json,
     entity,
+    error_console,
     fail,
     json_object,
     json_option,
@@ -302,6 +303,8 @@ def structured_export(
                 loaded, filters=where, export_instructions=instructions, **scope
             )
             export_id = job.id
+            # stdout is the object; the id (for --id against a server) goes to stderr
+            error_console().print(f"export id: {export_id}", highlight=False)
         result = memory.get_memory_export(export_id)
     emit_json(result)
 
