@@ -25,9 +25,16 @@ from starlette.concurrency import run_in_threadpool
 
 from memkit.client._wire import decode_arguments, encode_error, encode_result
 from memkit.errors import InvalidInputError, MemkitError
+from memkit.models import ID_FIELDS
 from memkit.server._auth import Project, ProjectDep
 from memkit.server._errors import status_for
-from memkit.server._events import EventType
+from memkit.server._platform_events import (
+    publish_add,
+    publish_bulk_delete,
+    publish_deleted,
+    publish_update,
+    publish_updates,
+)
 
 __all__ = ["Operation", "router"]
 
@@ -63,20 +70,6 @@ class Operation(StrEnum):
     create_memory_export = "create_memory_export"
     get_memory_export = "get_memory_export"
 
-
-# Webhook events of the writing operations (the platform's three kinds).
-_EVENTS: dict[Operation, EventType] = {
-    Operation.add: "memory_add",
-    Operation.replay: "memory_add",
-    Operation.import_: "memory_add",
-    Operation.update: "memory_update",
-    Operation.batch_update: "memory_update",
-    Operation.delete: "memory_delete",
-    Operation.batch_delete: "memory_delete",
-    Operation.delete_all: "memory_delete",
-    Operation.delete_users: "memory_delete",
-    Operation.reset: "memory_delete",
-}
 
 _BODY = {
     "requestBody": {
@@ -129,6 +122,7 @@ def _run(project: Project, operation: Operation, arguments: dict[str, Any]) -> J
         output = io.StringIO()
         arguments["destination"] = output
     method = getattr(project.memory, operation.value)
+    before = project.memory.get_all(page_size=1).count if operation is Operation.reset else 0
     try:
         result = method(**arguments)
     except MemkitError as exc:
@@ -138,7 +132,28 @@ def _run(project: Project, operation: Operation, arguments: dict[str, Any]) -> J
     body = encode_result(result)
     if output is not None:
         body["output"] = output.getvalue()
-    event = _EVENTS.get(operation)
-    if event is not None:
-        project.publish(event, {"operation": operation.value, "result": body["value"]})
+    if operation is Operation.reset:
+        publish_bulk_delete(project, {}, before)
+    else:
+        _publish(project, operation, arguments, result)
     return JSONResponse(content=body)
+
+
+def _publish(
+    project: Project, operation: Operation, arguments: dict[str, Any], result: Any
+) -> None:
+    """The webhook events of a write, exactly as the platform's routes send them
+    (``_platform_events``), so a subscriber cannot tell which client wrote."""
+    if operation in (Operation.add, Operation.replay):
+        publish_add(project, result)
+    elif operation is Operation.update:
+        publish_update(project, result)
+    elif operation is Operation.batch_update:
+        publish_updates(project, arguments["memories"])
+    elif operation is Operation.delete:
+        publish_deleted(project, [arguments["memory_id"]])
+    elif operation is Operation.batch_delete:
+        publish_deleted(project, [str(item["memory_id"]) for item in arguments["memories"]])
+    elif operation in (Operation.delete_all, Operation.delete_users):
+        selection = {k: arguments[k] for k in (*ID_FIELDS, "filters") if arguments.get(k)}
+        publish_bulk_delete(project, selection, result.count)

@@ -274,3 +274,37 @@ def test_the_async_client_mirrors_the_sync_one(live, project, tmp_path: Path):
             await memory.users()
 
     asyncio.run(scenario())
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+
+    def publish(self, project_id: str, event: str, data: dict[str, Any]) -> None:
+        self.events.append((project_id, event, data))
+
+    def close(self) -> None:
+        return None
+
+
+def test_the_clients_writes_reach_webhooks_as_the_platform_routes_send_them(
+    live, client, project, monkeypatch
+):
+    sink = RecordingSink()
+    monkeypatch.setattr(live.app.state, "events", sink)
+    (event,) = client.add("Likes tea", user_id="a", infer=False).results
+    client.update(event.id, "Likes green tea")
+    client.get(event.id)  # reads send nothing
+    client.delete(event.id)
+    client.add("Likes coffee", user_id="a", infer=False)
+    client.delete_all(user_id="a")
+    assert [(p, kind) for p, kind, _ in sink.events] == [
+        (project, "memory_add"),
+        (project, "memory_update"),
+        (project, "memory_delete"),
+        (project, "memory_add"),
+        (project, "memory_delete"),
+    ]
+    assert sink.events[0][2]["memory"] == "Likes tea"
+    assert sink.events[2][2] == {"id": event.id}
+    assert sink.events[4][2] == {"ids": None, "filter": {"user_id": "a"}, "count": 1}
