@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -161,6 +162,9 @@ def _row(run: LoadRun, setup: str) -> str:
 
 def report(args: argparse.Namespace, served: LoadRun, embedded: LoadRun | None, wall: float) -> str:
     cpus = os.cpu_count()
+    sides = [run for run in (served, embedded) if run is not None]
+    counts = Counter(s.worker for s in served.samples if s.worker)
+    per_worker = ", ".join(str(n) for _, n in counts.most_common()) or "none"
     lines = [
         "## Scale-out load: `memkit serve` workers on a Chroma server + PostgreSQL",
         "",
@@ -183,7 +187,9 @@ def report(args: argparse.Namespace, served: LoadRun, embedded: LoadRun | None, 
         "int8 ONNX in every worker process. The embedded row runs the same workload through "
         "one `Memory` shared by as many threads, on the same kind of backends (the same "
         "Chroma server, a collection of its own; a PostgreSQL database of its own), after "
-        "the workers are stopped.",
+        "the workers are stopped. Before each side's clock starts, each worker (and the "
+        "embedded `Memory`) has answered one add of a user outside the workload, so the "
+        "embedder and the extractor's word lists are loaded (see below).",
         "",
         "| side | setup | req/s | add/s | add p50 ms | add p95 ms | search/s | "
         "search p50 ms | search p95 ms | failed | acknowledged memories missing |",
@@ -196,7 +202,15 @@ def report(args: argparse.Namespace, served: LoadRun, embedded: LoadRun | None, 
     lines.append(
         f"Sustained requests/s count the 2xx answers over the run's wall time; percentiles "
         f"are over 2xx answers, as the client saw them (queueing included). Workers that "
-        f"answered: {len(served.workers)} of {args.workers} (`X-Memkit-Worker`)."
+        f"answered: {len(served.workers)} of {args.workers} (`X-Memkit-Worker`; requests per "
+        f"worker: {per_worker}). Each client keeps one keep-alive connection, and a new "
+        "connection goes to whichever worker accepts it first, so the workers need not "
+        "share the clients evenly (all of them answered the warm-up)."
+    )
+    lines.append(
+        "Load average of the machine (1 min) at the start and end of each side: "
+        + "; ".join(f"{run.label} {run.load[0]:.1f} / {run.load[1]:.1f}" for run in sides)
+        + ". Other work shared the 2 cores, so compare the two rows of one run."
     )
     if embedded is not None and embedded.requests_per_second:
         ratio = served.requests_per_second / embedded.requests_per_second
@@ -206,6 +220,24 @@ def report(args: argparse.Namespace, served: LoadRun, embedded: LoadRun | None, 
             f"Server / embedded: throughput {ratio:.2f}x, add p95 {add_ratio:.2f}x, "
             f"search p95 {search_ratio:.2f}x."
         )
+    lines.append("")
+    lines.append(
+        "Reading it: both sides are CPU-bound on 2 shared cores. An add extracts, embeds "
+        "and writes (mostly Python, so one process runs one add's Python at a time); the "
+        "workers are separate processes, but they share the same 2 cores with the Chroma "
+        "server, PostgreSQL and the load generator. A search through the server waits "
+        "behind the adds its worker is running and pays for HTTP and JSON, hence its "
+        "higher latency. How the workers scale on a machine with more cores than workers "
+        "is not measured here."
+    )
+    lines.append("")
+    lines.append(
+        "Cold start (found by this benchmark, not in the numbers above): lemminflect, "
+        "which the offline extractor uses, reads its lemma tables (about 0.9 s of CPU) on "
+        "first use without a lock, so concurrent first adds in a fresh process can each "
+        "read them: 50 concurrent adds on cold stores took 12-25 s each (server with 2 "
+        "workers and embedded alike), against the add p50 of 2-3 s of the table once warm."
+    )
     lines.append("")
     lines.append(
         "Acknowledged writes: every event of every 2xx add, the last per memory id; each "

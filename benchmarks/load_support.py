@@ -128,6 +128,8 @@ class LoadRun:
     acked: dict[str, Acked] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # the machine's 1-minute load average at the start and the end of the run
+    load: tuple[float, float] = (0.0, 0.0)
 
     def record_events(self, user_id: str, results: list[dict[str, Any]]) -> None:
         for item in results:
@@ -222,6 +224,7 @@ def _results(payload: Any) -> list[dict[str, Any]]:
 
 async def _run_server(url: str, key: str, clients: int, seconds: float, timeout: float) -> LoadRun:
     run = LoadRun(label="server", clients=clients)
+    before = os.getloadavg()[0]
     started = time.monotonic()
     deadline = started + seconds
     tasks = [
@@ -238,6 +241,7 @@ async def _run_server(url: str, key: str, clients: int, seconds: float, timeout:
         if task.exception() is not None:
             run.errors.append(f"client crashed: {task.exception()!r}")
     run.seconds = time.monotonic() - started
+    run.load = (before, os.getloadavg()[0])
     return run
 
 
@@ -284,6 +288,7 @@ def verify_server(url: str, key: str, run: LoadRun, *, concurrency: int = 8) -> 
 def run_embedded(memory: Any, *, clients: int = 50, seconds: float = 30.0) -> LoadRun:
     """The same workload through one ``Memory`` shared by ``clients`` threads."""
     run = LoadRun(label="embedded", clients=clients)
+    before = os.getloadavg()[0]
     lock = threading.Lock()  # list.append is atomic; the lock keeps acked's order per client
 
     def client(c: int, deadline: float) -> None:
@@ -319,6 +324,7 @@ def run_embedded(memory: Any, *, clients: int = 50, seconds: float = 30.0) -> Lo
         for future in futures:
             future.result()
     run.seconds = time.monotonic() - started
+    run.load = (before, os.getloadavg()[0])
     return run
 
 
