@@ -205,7 +205,9 @@ def report(args: argparse.Namespace, served: LoadRun, embedded: LoadRun | None, 
         f"answered: {len(served.workers)} of {args.workers} (`X-Memkit-Worker`; requests per "
         f"worker: {per_worker}). Each client keeps one keep-alive connection, and a new "
         "connection goes to whichever worker accepts it first, so the workers need not "
-        "share the clients evenly (all of them answered the warm-up)."
+        "share the clients evenly (all of them answered the warm-up). Read-backs answered by "
+        f"another worker than the one that acknowledged the write: {served.cross_reads} of "
+        f"{len(served.writes_left)}."
     )
     lines.append(
         "Load average of the machine (1 min) at the start and end of each side: "

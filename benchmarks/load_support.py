@@ -114,6 +114,7 @@ class Acked:
     event: str
     text: str
     user_id: str
+    worker: str = ""  # the server worker that acknowledged it
 
 
 @dataclass
@@ -130,20 +131,31 @@ class LoadRun:
     missing: list[str] = field(default_factory=list)
     # the machine's 1-minute load average at the start and the end of the run
     load: tuple[float, float] = (0.0, 0.0)
+    # memory id -> the server worker that answered its read-back
+    read_by: dict[str, str] = field(default_factory=dict)
 
-    def record_events(self, user_id: str, results: list[dict[str, Any]]) -> None:
+    def record_events(self, user_id: str, results: list[dict[str, Any]], worker: str = "") -> None:
         for item in results:
             event = str(item.get("event", ""))
             memory_id = item.get("id")
             if memory_id and event in ("ADD", "UPDATE", "DELETE"):
                 text = str(item.get("memory") or "")
-                self.acked[str(memory_id)] = Acked(str(memory_id), event, text, user_id)
+                self.acked[str(memory_id)] = Acked(str(memory_id), event, text, user_id, worker)
 
     def of(self, kind: str) -> list[Sample]:
         return [s for s in self.samples if s.kind == kind]
 
     def ok(self, kind: str) -> list[float]:
         return [s.ms for s in self.of(kind) if 200 <= s.status < 300]
+
+    @property
+    def cross_reads(self) -> int:
+        """Memories read back by another worker than the one that acknowledged them."""
+        return sum(
+            1
+            for acked in self.writes_left
+            if acked.worker and self.read_by.get(acked.memory_id, acked.worker) != acked.worker
+        )
 
     @property
     def failed(self) -> list[Sample]:
@@ -177,12 +189,28 @@ class LoadRun:
 # ---- the server side ----------------------------------------------------------------------
 
 
+def _limits(keepalive: bool, connections: int = 1) -> httpx.Limits:
+    """One client's connections: kept alive (as the platform's clients do), or a new
+    connection per request, which lets the kernel hand each one to any worker."""
+    return httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections if keepalive else 0
+    )
+
+
 async def _server_client(
-    url: str, key: str, client: int, deadline: float, run: LoadRun, timeout: float
+    url: str,
+    key: str,
+    client: int,
+    deadline: float,
+    run: LoadRun,
+    timeout: float,
+    keepalive: bool,
 ) -> None:
     user = user_of(client)
     headers = {"Authorization": f"Token {key}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=timeout) as http:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, timeout=timeout, limits=_limits(keepalive)
+    ) as http:
         seq = 0
         while seq < MIN_PER_CLIENT or time.monotonic() < deadline:
             kind = "add" if seq % 2 == 0 else "search"
@@ -205,12 +233,11 @@ async def _server_client(
                 seq += 1
                 continue
             ms = (time.perf_counter() - started) * 1000
-            run.samples.append(
-                Sample(kind, ms, response.status_code, response.headers.get("x-memkit-worker", ""))
-            )
+            worker = response.headers.get("x-memkit-worker", "")
+            run.samples.append(Sample(kind, ms, response.status_code, worker))
             if response.is_success:
                 if kind == "add":
-                    run.record_events(user, _results(response.json()))
+                    run.record_events(user, _results(response.json()), worker)
             else:
                 run.errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
             seq += 1
@@ -222,13 +249,15 @@ def _results(payload: Any) -> list[dict[str, Any]]:
     return [item for item in payload if isinstance(item, dict)] if isinstance(payload, list) else []
 
 
-async def _run_server(url: str, key: str, clients: int, seconds: float, timeout: float) -> LoadRun:
+async def _run_server(
+    url: str, key: str, clients: int, seconds: float, timeout: float, keepalive: bool
+) -> LoadRun:
     run = LoadRun(label="server", clients=clients)
     before = os.getloadavg()[0]
     started = time.monotonic()
     deadline = started + seconds
     tasks = [
-        asyncio.create_task(_server_client(url, key, c, deadline, run, timeout))
+        asyncio.create_task(_server_client(url, key, c, deadline, run, timeout, keepalive))
         for c in range(clients)
     ]
     # The hard stop: a request may not outlive the deadline by more than its own timeout.
@@ -246,21 +275,31 @@ async def _run_server(url: str, key: str, clients: int, seconds: float, timeout:
 
 
 def run_server(
-    url: str, key: str, *, clients: int = 50, seconds: float = 30.0, timeout: float = 60.0
+    url: str,
+    key: str,
+    *,
+    clients: int = 50,
+    seconds: float = 30.0,
+    timeout: float = 60.0,
+    keepalive: bool = True,
 ) -> LoadRun:
-    """``clients`` concurrent HTTP clients for ``seconds`` (then each finishes its request)."""
-    return asyncio.run(_run_server(url, key, clients, seconds, timeout))
+    """``clients`` concurrent HTTP clients for ``seconds`` (then each finishes its request).
+    ``keepalive=False``: a new connection per request (see ``_limits``)."""
+    return asyncio.run(_run_server(url, key, clients, seconds, timeout, keepalive))
 
 
-async def _verify_server(url: str, key: str, run: LoadRun, concurrency: int) -> None:
+async def _verify_server(
+    url: str, key: str, run: LoadRun, concurrency: int, keepalive: bool
+) -> None:
     gate = asyncio.Semaphore(concurrency)
     headers = {"Authorization": f"Token {key}"}
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = _limits(keepalive, concurrency)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as http:
 
         async def check(acked: Acked) -> None:
             async with gate:
                 response = await http.get(f"/v1/memories/{acked.memory_id}/")
+            run.read_by[acked.memory_id] = response.headers.get("x-memkit-worker", "")
             if response.status_code == 404:
                 run.missing.append(f"{acked.memory_id}: not found ({acked.event} {acked.text!r})")
             elif not response.is_success:
@@ -276,9 +315,11 @@ async def _verify_server(url: str, key: str, run: LoadRun, concurrency: int) -> 
         await asyncio.gather(*(check(a) for a in run.writes_left))
 
 
-def verify_server(url: str, key: str, run: LoadRun, *, concurrency: int = 8) -> list[str]:
+def verify_server(
+    url: str, key: str, run: LoadRun, *, concurrency: int = 8, keepalive: bool = True
+) -> list[str]:
     """Every memory an acknowledged write left, read back through the API; the misses."""
-    asyncio.run(_verify_server(url, key, run, concurrency))
+    asyncio.run(_verify_server(url, key, run, concurrency, keepalive))
     return run.missing
 
 
