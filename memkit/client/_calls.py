@@ -21,7 +21,7 @@ import httpx
 
 from memkit._export import _lines, check_destination
 from memkit.client._errors import AuthenticationError, ServerError
-from memkit.client._wire import decode_result, encode_arguments, rebuild_error
+from memkit.client._wire import RESULT_HEADER, decode_result, encode_arguments, rebuild_error
 from memkit.errors import InvalidInputError
 
 __all__ = ["DEFAULT_HOST", "Call", "ClientSettings", "prepare"]
@@ -128,8 +128,10 @@ def _written(destination: Any, text: str) -> None:
 
 def _export_finish(destination: Any) -> Callable[[httpx.Response], Any]:
     def finish(response: httpx.Response) -> Any:
-        result = answer(response)
-        _written(destination, response.json().get("output", ""))
+        if response.is_error:
+            return answer(response)  # raises
+        result = decode_result(json.loads(response.headers[RESULT_HEADER]))
+        _written(destination, response.text)
         return result
 
     return finish

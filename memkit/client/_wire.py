@@ -26,6 +26,7 @@ from memkit._options import KEEP, Keep
 
 __all__ = [
     "ERROR_ATTRIBUTES",
+    "RESULT_HEADER",
     "Opaque",
     "decode_arguments",
     "decode_result",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 TAG = "$memkit"
+# export's answer is the JSON Lines; its result travels in this header.
+RESULT_HEADER = "X-Memkit-Result"
 # Attributes memkit's exceptions carry beside their message (errors.py).
 ERROR_ATTRIBUTES = ("memory_id", "pending_id", "usage", "path", "reason", "line", "field")
 # Builtin errors a Memory call may raise for a call memkit does not check itself.

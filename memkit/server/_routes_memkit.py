@@ -8,8 +8,9 @@ JSON cannot say are tagged: ``memkit.client._wire``). The answer is the result's
 its model's name; a memkit error is its class name, message and attributes, with the
 status code the platform routes use for it.
 
-``export`` writes into the answer (``output``: the JSON Lines) instead of a server file,
-and ``import_`` reads the lines from the body: no route touches the server's files.
+``export`` answers with the JSON Lines themselves (``application/x-ndjson``; the
+``ExportResult`` in the ``X-Memkit-Result`` header) instead of writing a server file, and
+``import_`` takes the lines in the body: no route touches the server's files.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from memkit.client._wire import decode_arguments, encode_error, encode_result
+from memkit.client._wire import RESULT_HEADER, decode_arguments, encode_error, encode_result
 from memkit.errors import InvalidInputError, MemkitError
 from memkit.models import ID_FIELDS
 from memkit.server._auth import Project, ProjectDep
@@ -107,7 +108,7 @@ def _refused(exc: Exception, status: int) -> JSONResponse:
     summary="Call one Memory method with its keyword arguments",
     openapi_extra=_BODY,
 )
-async def call(operation: Operation, request: Request, project: ProjectDep) -> JSONResponse:
+async def call(operation: Operation, request: Request, project: ProjectDep) -> Response:
     try:
         arguments = await _arguments(request)
     except MemkitError as exc:
@@ -115,7 +116,7 @@ async def call(operation: Operation, request: Request, project: ProjectDep) -> J
     return await run_in_threadpool(_run, project, operation, arguments)
 
 
-def _run(project: Project, operation: Operation, arguments: dict[str, Any]) -> JSONResponse:
+def _run(project: Project, operation: Operation, arguments: dict[str, Any]) -> Response:
     """The call, on a worker thread (Memory blocks), answered as the client expects."""
     output: io.StringIO | None = None
     if operation is Operation.export:
@@ -130,12 +131,16 @@ def _run(project: Project, operation: Operation, arguments: dict[str, Any]) -> J
     except (TypeError, ValueError, LookupError) as exc:
         return _refused(exc, 400)
     body = encode_result(result)
-    if output is not None:
-        body["output"] = output.getvalue()
     if operation is Operation.reset:
         publish_bulk_delete(project, {}, before)
     else:
         _publish(project, operation, arguments, result)
+    if output is not None:
+        return Response(
+            content=output.getvalue(),
+            media_type="application/x-ndjson",
+            headers={RESULT_HEADER: json.dumps(body)},  # ASCII: json escapes the rest
+        )
     return JSONResponse(content=body)
 
 
