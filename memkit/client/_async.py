@@ -22,8 +22,9 @@ import httpx
 from pydantic import BaseModel
 
 from memkit._export import ConflictPolicy
+from memkit._memory import Memory
 from memkit._options import KEEP, V10, V11, Keep, OutputFormat
-from memkit.client._calls import ClientSettings, prepare
+from memkit.client._calls import ClientSettings, borrow_docstrings, prepare
 from memkit.client._errors import ServerUnavailableError
 from memkit.client._sync import MemoryClient
 from memkit.errors import InvalidInputError
@@ -371,3 +372,6 @@ class AsyncMemoryClient:
     ) -> dict[str, Any]:
         result: dict[str, Any] = await self._send("get_memory_export", locals())
         return result
+
+
+borrow_docstrings(AsyncMemoryClient, Memory)  # AsyncMemory spells out no docstrings

@@ -24,7 +24,7 @@ from memkit.client._errors import AuthenticationError, ServerError
 from memkit.client._wire import RESULT_HEADER, decode_result, encode_arguments, rebuild_error
 from memkit.errors import InvalidInputError
 
-__all__ = ["DEFAULT_HOST", "Call", "ClientSettings", "prepare"]
+__all__ = ["DEFAULT_HOST", "Call", "ClientSettings", "borrow_docstrings", "prepare"]
 
 DEFAULT_HOST = "http://127.0.0.1:8000"
 API_KEY_ENV = "MEMKIT_API_KEY"
@@ -154,3 +154,12 @@ def prepare(operation: str, local_vars: Mapping[str, Any]) -> Call:
         arguments["source"] = [text for _, text in _lines(arguments["source"])]
     body = json.dumps(encode_arguments(arguments)).encode()
     return Call(path=f"/v1/memkit/{operation}/", content=body, finish=finish)
+
+
+def borrow_docstrings(client: type, embedded: type) -> None:
+    """Give each client method the docstring of the method it mirrors, so ``help()`` and
+    editors say what the call does rather than how it travels."""
+    for name, method in vars(client).items():
+        mirrored = getattr(embedded, name, None)
+        if callable(method) and not name.startswith("_") and mirrored is not None:
+            method.__doc__ = method.__doc__ or mirrored.__doc__

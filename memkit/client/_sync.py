@@ -22,8 +22,9 @@ import httpx
 from pydantic import BaseModel
 
 from memkit._export import ConflictPolicy
+from memkit._memory import Memory
 from memkit._options import KEEP, V10, V11, Keep, OutputFormat
-from memkit.client._calls import ClientSettings, prepare
+from memkit.client._calls import ClientSettings, borrow_docstrings, prepare
 from memkit.client._errors import ServerUnavailableError
 from memkit.errors import InvalidInputError
 from memkit.models import (
@@ -355,3 +356,6 @@ class MemoryClient:
     ) -> dict[str, Any]:
         result: dict[str, Any] = self._send("get_memory_export", locals())
         return result
+
+
+borrow_docstrings(MemoryClient, Memory)
