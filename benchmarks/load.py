@@ -234,11 +234,12 @@ def report(args: argparse.Namespace, served: LoadRun, embedded: LoadRun | None, 
     )
     lines.append("")
     lines.append(
-        "Cold start (found by this benchmark, not in the numbers above): lemminflect, "
+        "Cold start (measured while this benchmark was built, not in the numbers above): "
+        "lemminflect, "
         "which the offline extractor uses, reads its lemma tables (about 0.9 s of CPU) on "
         "first use without a lock, so concurrent first adds in a fresh process can each "
         "read them: 50 concurrent adds on cold stores took 12-25 s each (server with 2 "
-        "workers and embedded alike), against the add p50 of 2-3 s of the table once warm."
+        "workers and embedded alike); warm, the table's add p50."
     )
     lines.append("")
     lines.append(
