@@ -154,9 +154,7 @@ def memory(request) -> Iterator[Any]:
         yield client
         client.close()
         # The project's store is the test's alone: close it rather than keep it open.
-        store = live.app.state.projects._open.pop(project, None)
-        if store is not None:
-            store.close()
+        live.app.state.projects.close_project(project)
         return
     if request.param == "sync":
         mem = Memory()

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from memkit._export import _lines, check_destination
 from memkit.client._errors import AuthenticationError, ServerError
 from memkit.client._wire import RESULT_HEADER, decode_result, encode_arguments, rebuild_error
 from memkit.errors import InvalidInputError
+from memkit.options import check_destination, import_lines
 
 __all__ = ["DEFAULT_HOST", "Call", "ClientSettings", "borrow_docstrings", "prepare"]
 
@@ -151,7 +151,7 @@ def prepare(operation: str, local_vars: Mapping[str, Any]) -> Call:
         check_destination(destination)
         finish = _export_finish(destination)
     elif operation == "import_":
-        arguments["source"] = [text for _, text in _lines(arguments["source"])]
+        arguments["source"] = [text for _, text in import_lines(arguments["source"])]
     body = json.dumps(encode_arguments(arguments)).encode()
     return Call(path=f"/v1/memkit/{operation}/", content=body, finish=finish)
 

@@ -21,9 +21,7 @@ from typing import IO, Any, overload
 import httpx
 from pydantic import BaseModel
 
-from memkit._export import ConflictPolicy
-from memkit._memory import Memory
-from memkit._options import KEEP, V10, V11, Keep, OutputFormat
+from memkit import Memory
 from memkit.client._calls import ClientSettings, borrow_docstrings, prepare
 from memkit.client._errors import ServerUnavailableError
 from memkit.errors import InvalidInputError
@@ -46,6 +44,7 @@ from memkit.models import (
     TranscriptMessage,
     UsersResult,
 )
+from memkit.options import KEEP, V10, V11, ConflictPolicy, Keep, OutputFormat
 
 __all__ = ["MemoryClient"]
 

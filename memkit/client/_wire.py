@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from memkit import errors, models
-from memkit._options import KEEP, Keep
+from memkit.options import KEEP, Keep
 
 __all__ = [
     "ERROR_ATTRIBUTES",

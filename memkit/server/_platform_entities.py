@@ -2,7 +2,7 @@
 
 mem0ai 1.0.11's ``reset()`` and argument-less ``delete_users()`` list ``/v1/entities/`` and
 delete each entity through ``/v2/entities/{type}/{name}/``; ``POST /v1/reset/`` is memkit's
-one-call reset (what ``memkit.MemoryClient.reset`` uses).
+one-call reset for plain HTTP callers (memkit's own client calls ``/v1/memkit/reset/``).
 """
 
 from __future__ import annotations

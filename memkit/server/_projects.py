@@ -96,6 +96,13 @@ class ProjectMemories:
                 self._open[project_id] = memory
             return memory
 
+    def close_project(self, project_id: str) -> None:
+        """Close one project's store; it reopens on its next request."""
+        with self._lock:
+            memory = self._open.pop(project_id, None)
+        if memory is not None:
+            memory.close()
+
     def close(self) -> None:
         with self._lock:
             for memory in self._open.values():
