@@ -44,6 +44,7 @@ __all__ = [
     "WorkerPool",
     "chroma_server",
     "free_port",
+    "merged",
     "postgres",
     "run_embedded",
     "run_server",
@@ -184,6 +185,22 @@ class LoadRun:
     @property
     def writes_left(self) -> list[Acked]:
         return [a for a in self.acked.values() if a.event != "DELETE"]
+
+
+def merged(runs: list[LoadRun], label: str) -> LoadRun:
+    """Several runs of one side as one: their samples and writes pooled, their times summed
+    (rates over the pooled time, percentiles over the pooled samples)."""
+    out = LoadRun(label=label, clients=runs[0].clients if runs else 0)
+    for run in runs:
+        out.seconds += run.seconds
+        out.samples.extend(run.samples)
+        out.acked.update(run.acked)
+        out.errors.extend(run.errors)
+        out.missing.extend(run.missing)
+        out.read_by.update(run.read_by)
+    if runs:
+        out.load = (runs[0].load[0], runs[-1].load[1])
+    return out
 
 
 # ---- the server side ----------------------------------------------------------------------
