@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="server then embedded, this many times"
     )
+    parser.add_argument(
+        "--launcher",
+        choices=("cli", "uvicorn"),
+        default="cli",
+        help="start the workers with `memkit serve --workers N` (cli) or uvicorn itself",
+    )
     parser.add_argument("--no-write", action="store_true", help="leave RESULTS.md alone")
     parser.add_argument("--no-embedded", action="store_true", help="the server side only")
     args = parser.parse_args(argv)
@@ -112,7 +118,9 @@ def server_side(
     _, key = keys.create_key(PROJECT, "load test")
     keys.close()
     print(f"round {number}: starting {args.workers} uvicorn workers ...", file=sys.stderr)
-    with WorkerPool(settings, args.workers, log=base / "uvicorn.log") as pool:
+    with WorkerPool(
+        settings, args.workers, log=base / "uvicorn.log", launcher=args.launcher
+    ) as pool:
         try:
             pool.start(key)
         except RuntimeError:
@@ -201,18 +209,24 @@ def report(
     embeddeds = [embedded for _, embedded in rounds if embedded is not None]
     served = merged(servers, "server, all rounds")
     embedded = merged(embeddeds, "embedded, all rounds") if embeddeds else None
+    launched = (
+        f"`memkit --config <template.json> serve --workers {args.workers}`, which runs "
+        "uvicorn's `memkit.server:create_app_from_env` factory in each worker"
+        if args.launcher == "cli"
+        else f"`uvicorn memkit.server:create_app_from_env --factory --workers {args.workers}`, "
+        "as `memkit serve --workers` runs it"
+    )
     lines = [
         "## Scale-out load: `memkit serve` workers on a Chroma server + PostgreSQL",
         "",
         f"`benchmarks/load.py --clients {args.clients} --seconds {args.seconds:g} "
-        f"--workers {args.workers} --rounds {args.rounds}`; memkit at {_commit()}; "
+        f"--workers {args.workers} --rounds {args.rounds} --launcher {args.launcher}`; "
+        f"memkit at {_commit()}; "
         f"{platform.machine()}, {cpus} cores (shared with other work), Python "
         f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}; whole run {wall:.0f} s. "
         "Everything on 127.0.0.1: a Chroma server (`chroma run`), PostgreSQL 16 (pgserver, "
-        f"unix socket), {args.workers} uvicorn workers (`uvicorn "
-        f"memkit.server:create_app_from_env --factory --workers {args.workers}`, as `memkit "
-        "serve --workers` runs it), and the load generator (one asyncio process, an "
-        "`httpx.AsyncClient` per client).",
+        f"unix socket), {args.workers} uvicorn workers ({launched}), and the load "
+        "generator (one asyncio process, an `httpx.AsyncClient` per client).",
         "",
         f"Workload: {args.clients} clients, one user id each, for {args.seconds:g} s; each "
         "client's requests one after the other, adds and searches taking turns. An add is "
@@ -224,7 +238,7 @@ def report(
         "int8 ONNX in every worker process. The embedded side runs the same workload through "
         "one `Memory` shared by as many threads, on the same kind of backends (the same "
         "Chroma server, a collection of its own; a PostgreSQL database of its own), after "
-        f"the workers are stopped. {args.rounds} rounds, each the server side then the "
+        f"the workers are stopped. Rounds: {args.rounds}, each the server side then the "
         "embedded side, each side on fresh stores, so a busy moment of the shared machine "
         "is less likely to favour one side. Before each side's clock starts, each worker "
         "(and the embedded `Memory`) has answered one add of a user outside the workload, "

@@ -18,6 +18,7 @@ acknowledged event ADD or UPDATE) must be found with the text of that event.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -32,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -501,45 +502,62 @@ def _wait_for(
 
 
 class WorkerPool:
-    """``uvicorn memkit.server:create_app_from_env --factory --workers N`` on loopback, as
-    ``memkit serve --workers N`` runs it; settings reach each worker through the environment.
+    """N uvicorn workers on loopback, started one of two ways (``launcher``):
 
-    ``start`` returns once every worker has answered a ping with ``key`` (the responses'
+    - ``"uvicorn"``: ``python -m uvicorn memkit.server:create_app_from_env --factory
+      --workers N``, the settings in the environment, as ``memkit serve`` passes them;
+    - ``"cli"``: ``python -m memkit.cli --config <template.json> serve --workers N --home
+      <home>``, the command an operator types (it checks the backends can be shared).
+
+    ``start`` returns once every worker has answered with ``key`` (the responses'
     ``X-Memkit-Worker`` headers name them), so the load starts on a warm pool.
     """
 
-    def __init__(self, settings: Any, workers: int, *, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        workers: int,
+        *,
+        log: Path | None = None,
+        launcher: Literal["uvicorn", "cli"] = "uvicorn",
+    ) -> None:
         self.settings = settings
         self.workers = workers
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log = log
+        self.launcher = launcher
         self.proc: subprocess.Popen[bytes] | None = None
         self.pids: set[str] = set()
 
-    def start(self, key: str, *, timeout: float = 120.0) -> WorkerPool:
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment of the server process."""
         from memkit.server import SETTINGS_ENV
 
-        env = {**_child_env(), SETTINGS_ENV: self.settings.to_env()}
+        where = ["--host", HOST, "--port", str(self.port), "--log-level", "warning"]
+        if self.launcher == "uvicorn":
+            uvicorn = ["-m", "uvicorn", "memkit.server:create_app_from_env", "--factory"]
+            argv = [sys.executable, *uvicorn, "--workers", str(self.workers), *where]
+            return [*argv, "--no-access-log"], {
+                **_child_env(),
+                SETTINGS_ENV: self.settings.to_env(),
+            }
+        home = Path(self.settings.home)
+        home.mkdir(parents=True, exist_ok=True)
+        template = home / "template.json"
+        template.write_text(json.dumps(self.settings.memory))
+        argv = [sys.executable, "-m", "memkit.cli", "--config", str(template), "serve"]
+        argv += ["--workers", str(self.workers), "--home", str(home), *where]
+        if self.settings.database_url:
+            argv += ["--database-url", self.settings.database_url]
+        return argv, _child_env()
+
+    def start(self, key: str, *, timeout: float = 120.0) -> WorkerPool:
+        argv, env = self.command()
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "memkit.server:create_app_from_env",
-                    "--factory",
-                    "--workers",
-                    str(self.workers),
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
+                argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,

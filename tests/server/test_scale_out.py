@@ -1,10 +1,11 @@
 """Scale-out: several uvicorn workers over one Chroma server and one PostgreSQL.
 
 A short bounded run of the load benchmark's own harness (benchmarks/load_support.py):
-two workers, 50 concurrent clients adding and searching for a few seconds, all on
-loopback. Every request must be answered without a 5xx, more than one worker must have
-answered (each response names its worker in ``X-Memkit-Worker``), and every memory an
-acknowledged add left must be readable afterwards with the acknowledged text.
+``memkit serve --workers 2``, 50 concurrent clients adding and searching for a few
+seconds, all on loopback. Every request must be answered without a 5xx, more than one
+worker must have answered (each response names its worker in ``X-Memkit-Worker``), and
+every memory an acknowledged add left must be readable afterwards with the acknowledged
+text, also through another worker than the one that acknowledged it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def test_workers_share_one_store_under_load(chroma_server, postgres_url, tmp_pat
     _, key = keys.create_key("scale", "scale-out test")
     keys.close()
 
-    with load.WorkerPool(settings, WORKERS, log=tmp_path / "uvicorn.log") as pool:
+    # started as an operator would: `memkit --config <template> serve --workers 2`
+    with load.WorkerPool(settings, WORKERS, log=tmp_path / "serve.log", launcher="cli") as pool:
         pool.start(key, timeout=90)
         assert len(pool.pids) == WORKERS  # every worker answered before the load
         # A new connection per request: the kernel hands each to whichever worker accepts
