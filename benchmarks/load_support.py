@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,8 +344,12 @@ def verify_server(
 # ---- the embedded side --------------------------------------------------------------------
 
 
-def run_embedded(memory: Any, *, clients: int = 50, seconds: float = 30.0) -> LoadRun:
-    """The same workload through one ``Memory`` shared by ``clients`` threads."""
+def run_embedded(
+    memory: Any, *, clients: int = 50, seconds: float = 30.0, timeout: float = 60.0
+) -> LoadRun:
+    """The same workload through one ``Memory`` shared by ``clients`` threads. A thread
+    still in a call ``timeout`` seconds after the deadline is reported and left behind (a
+    call cannot be cancelled), so the run itself ends."""
     run = LoadRun(label="embedded", clients=clients)
     before = os.getloadavg()[0]
     lock = threading.Lock()  # list.append is atomic; the lock keeps acked's order per client
@@ -378,10 +382,17 @@ def run_embedded(memory: Any, *, clients: int = 50, seconds: float = 30.0) -> Lo
 
     started = time.monotonic()
     deadline = started + seconds
-    with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="load") as pool:
+    pool = ThreadPoolExecutor(max_workers=clients, thread_name_prefix="load")
+    try:
         futures = [pool.submit(client, c, deadline) for c in range(clients)]
-        for future in futures:
-            future.result()
+        done, pending = wait(futures, timeout=seconds + timeout + 10)
+        for future in done:
+            if future.exception() is not None:
+                run.errors.append(f"client crashed: {future.exception()!r}")
+        if pending:
+            run.errors.append(f"{len(pending)} clients were still running at the hard timeout")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     run.seconds = time.monotonic() - started
     run.load = (before, os.getloadavg()[0])
     return run

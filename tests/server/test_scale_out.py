@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import uuid
 from pathlib import Path
 from types import ModuleType
 
@@ -39,7 +40,9 @@ load = _load_support()
 
 def test_workers_share_one_store_under_load(chroma_server, postgres_url, tmp_path) -> None:
     _, chroma_port = chroma_server
-    settings = load.server_settings(tmp_path / "server", chroma_port, postgres_url, "scale")
+    # the session's Chroma server is shared: a collection name of this test's own
+    collection = f"scale{uuid.uuid4().hex[:8]}"
+    settings = load.server_settings(tmp_path / "server", chroma_port, postgres_url, collection)
     keys = KeyStore(settings.keys_url())
     _, key = keys.create_key("scale", "scale-out test")
     keys.close()
@@ -70,3 +73,23 @@ def test_workers_share_one_store_under_load(chroma_server, postgres_url, tmp_pat
     # the workers share one store: memories written through one were read through another
     assert run.cross_reads > 0
     assert pool.proc is not None and pool.proc.poll() is not None  # the workers were stopped
+
+
+def test_the_last_acknowledged_event_of_a_memory_is_what_must_be_found() -> None:
+    run = load.LoadRun(label="server", clients=1)
+    run.record_events("u1", [{"id": "a", "memory": "Cat is called Bo0", "event": "ADD"}], "w1")
+    run.record_events(
+        "u1",
+        [
+            {"id": "a", "memory": "Cat is called Bo1", "event": "UPDATE"},
+            {"id": "b", "memory": "Loves chess", "event": "ADD"},
+            {"id": "c", "memory": "Loves jazz", "event": "ADD"},
+            {"id": "d", "memory": "nothing new", "event": "NONE"},
+        ],
+        "w2",
+    )
+    run.record_events("u1", [{"id": "c", "memory": "Loves jazz", "event": "DELETE"}], "w1")
+    left = {a.memory_id: (a.text, a.worker) for a in run.writes_left}
+    assert left == {"a": ("Cat is called Bo1", "w2"), "b": ("Loves chess", "w2")}
+    run.read_by.update({"a": "w2", "b": "w1"})
+    assert run.cross_reads == 1
