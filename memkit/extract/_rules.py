@@ -35,6 +35,7 @@ from memkit.errors import InvalidInputError
 from memkit.extract._categories import Categorizer, Embed, normalize_categories
 from memkit.extract._deletes import DeleteRequest
 from memkit.extract._fact_shape import Shape, contradicts, duplicate, matches, richer, shape
+from memkit.extract._first_person import load_word_tables
 from memkit.extract._instructions import (
     InstructionRules,
     Topic,
@@ -93,6 +94,7 @@ class RuleExtractor:
         self._embed = embed
         self.reading = reading or ReadingOptions()
         self._follow(parse_instructions(instructions))
+        load_word_tables()
 
     def _follow(self, rules: InstructionRules) -> None:
         self.instructions = rules
