@@ -113,9 +113,16 @@ def _decode(value: Any) -> Any:
 
 
 def decode_arguments(body: Any) -> dict[str, Any]:
+    """The server's side: a request body back into arguments. A malformed tag is the
+    caller's mistake (400), never the server's."""
     if not isinstance(body, dict) or not all(isinstance(k, str) for k in body):
         raise errors.InvalidInputError("the request body must be a JSON object of arguments")
-    return {name: _decode(value) for name, value in body.items()}
+    try:
+        return {name: _decode(value) for name, value in body.items()}
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise errors.InvalidInputError(f"a tagged argument ({TAG}) is malformed: {exc}") from exc
+    except RecursionError as exc:
+        raise errors.InvalidInputError("the arguments are nested too deeply") from exc
 
 
 # ---- results ------------------------------------------------------------------------------

@@ -96,6 +96,8 @@ async def _arguments(request: Request) -> dict[str, Any]:
         body = json.loads(raw)  # NaN and Infinity included: Memory's checks refuse them
     except ValueError as exc:
         raise InvalidInputError(f"the request body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInputError("the request body is nested too deeply") from exc
     return decode_arguments(body)
 
 
