@@ -22,6 +22,7 @@ from memkit.server._dashboard_auth import (
     MISSING_KEY,
     DashboardProjectDep,
     PageAccessDep,
+    check_same_origin,
     key_from_form,
 )
 from memkit.server._dashboard_data import (
@@ -51,12 +52,26 @@ def page(access: PageAccessDep) -> HTMLResponse:
     return dashboard_page(access.id)
 
 
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The body, read no further than ``limit`` bytes (None when it is longer): the
+    login form is reachable without a key, so it must not buffer whatever is sent."""
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            return None
+    return bytes(received)
+
+
 @router.post("/dashboard/login", response_model=None)
 async def login(request: Request) -> Response:
     """Check the form's key and keep it in the dashboard's cookie (303 to the dashboard)."""
-    body = (await request.body())[:_LOGIN_BODY_LIMIT].decode("utf-8", "replace")
-    submitted = parse_qs(body).get("key", [None])[0]
+    raw = await _limited_body(request, _LOGIN_BODY_LIMIT)
+    if raw is None:
+        return login_page(413, "the login form is too large")
+    submitted = parse_qs(raw.decode("utf-8", "replace")).get("key", [None])[0]
     try:
+        check_same_origin(request)
         key_from_form(request, submitted)
     except HTTPException as refusal:
         return login_page(refusal.status_code, str(refusal.detail))
@@ -73,7 +88,8 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/dashboard/logout")
-def logout(project: DashboardProjectDep) -> RedirectResponse:
+def logout(request: Request, project: DashboardProjectDep) -> RedirectResponse:
+    check_same_origin(request)
     answer = RedirectResponse("/dashboard", status_code=303)
     answer.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="strict")
     return answer

@@ -4,11 +4,18 @@ A browser cannot send a header when it navigates, so ``/dashboard/login`` checks
 once and keeps it in an HttpOnly, SameSite=Strict cookie whose path is ``/dashboard``:
 only the dashboard's own routes ever see it, and the JSON API under ``/v1`` stays
 header-only. The cookie holds the key itself, so revoking the key logs the browser out.
+
+The two forms (login, logout) are the only requests that change anything with a cookie.
+SameSite=Strict keeps the cookie off other sites' requests, but a login needs no cookie:
+another site could post its own key and log the browser into its project (login CSRF).
+So both refuse a browser request whose ``Origin`` (or ``Sec-Fetch-Site``) says it came
+from another origin; clients that send neither (curl, tests) are not browsers and pass.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
@@ -20,9 +27,11 @@ from memkit.server._projects import ProjectMemories
 __all__ = [
     "COOKIE_NAME",
     "COOKIE_PATH",
+    "CROSS_ORIGIN",
     "MISSING_KEY",
     "DashboardProjectDep",
     "PageAccessDep",
+    "check_same_origin",
     "dashboard_project",
     "key_from_form",
 ]
@@ -30,6 +39,7 @@ __all__ = [
 COOKIE_NAME = "memkit_dashboard_key"
 COOKIE_PATH = "/dashboard"
 MISSING_KEY = "missing API key: log in at /dashboard or send 'Authorization: Token <key>'"
+CROSS_ORIGIN = "refused: this form was posted from another site"
 
 _header = APIKeyHeader(
     name="Authorization",
@@ -83,6 +93,27 @@ def page_access(
         return dashboard_project(request, authorization, cookie)
     except HTTPException as refusal:
         return refusal
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse (403) a form posted from a page of another origin (see the module's note)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        # Every current browser sends it, and it cannot be set by a page's script.
+        if fetch_site.strip().lower() not in ("same-origin", "none"):
+            raise HTTPException(status_code=403, detail=CROSS_ORIGIN)
+        return
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    host = (request.headers.get("Host") or "").strip().lower()
+    try:
+        origin_host = urlsplit(origin.strip()).netloc.lower()
+    except ValueError:
+        origin_host = ""
+    # Host only, not the scheme: behind a TLS proxy the page is https, the request http.
+    if not host or origin_host != host:
+        raise HTTPException(status_code=403, detail=CROSS_ORIGIN)
 
 
 def key_from_form(request: Request, submitted: str | None) -> ApiKey:

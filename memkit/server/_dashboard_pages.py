@@ -47,7 +47,9 @@ def _render(template: str, status_code: int, values: dict[str, str]) -> HTMLResp
             "Content-Security-Policy": _policy(nonce),
             "Cache-Control": _NO_CACHE,
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
+            # Not "no-referrer": with it a browser posts the forms with "Origin: null",
+            # which the forms' cross-site check (``_dashboard_auth``) cannot tell apart.
+            "Referrer-Policy": "same-origin",
         },
     )
 

@@ -92,6 +92,10 @@ def verify_signature(
     candidates: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
+        # ASCII only: the header is a stranger's text, and ``int`` takes other digits
+        # ("²" passes isdigit, then raises) while compare_digest raises on non-ASCII.
+        if not value.isascii():
+            continue
         if key == "t" and value.isdigit():
             timestamp = int(value)
         elif key == "v1" and value:
