@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-os.environ.setdefault("MEM0_TELEMETRY", "False")
+os.environ["MEM0_TELEMETRY"] = "False"  # before the import: mem0 reads it once
 from mem0 import MemoryClient
 
 from memkit.server import ServerSettings

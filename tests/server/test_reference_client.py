@@ -2,37 +2,60 @@
 
 Every code example of /work/shared/reference/platform-advanced-memory-operations.txt runs
 as written through mem0ai 1.0.11's ``MemoryClient`` and ``AsyncMemoryClient`` against a
-live ``memkit serve`` on loopback; only the construction changes
-(``MemoryClient(api_key=..., host=...)``) and ``"<memory-id-here>"`` becomes a real id.
-Where the document says what happens, it is asserted. ``show`` stands where the document
-calls a method for its effect: it awaits the call when the client is the async one.
+live ``memkit serve`` on loopback (in-process: the same ``create_app`` under uvicorn; and
+once as the ``memkit serve`` command itself, in a subprocess); only the construction
+changes (``MemoryClient(api_key=..., host=...)``) and ``"<memory-id-here>"`` becomes a real
+id. Where the document says what happens, it is asserted, its worked example of the
+memories a conversation makes included. ``show`` stands where the document calls a method
+for its effect: it awaits the call when the client is the async one.
 
 Set-up the document leaves to the reader is marked as such: memories under the batch
-examples' literal ids (imported behind the API, since no route chooses ids), memories to
-list by category, date and keyword, and food preferences for the spoken delete.
+examples' literal ids (no platform route chooses ids: they go in through memkit's own
+client, exported from one project and imported, ids rewritten, into the document's, all
+over HTTP to the same server), memories to list by category, date and keyword, and food
+preferences for the spoken delete. Nothing is written behind the API.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
 import io
 import os
-from collections.abc import Callable
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-os.environ.setdefault("MEM0_TELEMETRY", "False")
+# Before mem0 is imported: its telemetry switch is read once, at import.
+os.environ["MEM0_TELEMETRY"] = "False"
+import mem0.memory.telemetry
 from mem0 import AsyncMemoryClient, MemoryClient
-from mem0.exceptions import MemoryNotFoundError
+from mem0.exceptions import MemoryNotFoundError, MemoryQuotaExceededError
 
-from memkit.testing.live_server import LiveServer
+from memkit.client import MemoryClient as MemkitClient
+from memkit.server import KeyStore, ServerSettings
+from memkit.testing.live_server import LiveServer, free_port
 
 BATCH_IDS = ("285ed74b-6e05-4043-b16b-3abd5b533496", "2c9bd859-d1b7-4d33-a6b8-94e0147c4f07")
 PROJECT = "reference"
+
+
+@pytest.fixture(autouse=True)
+def _mem0_telemetry_off() -> None:
+    """mem0ai sends nothing: its switch is off and its PostHog client was never made (the
+    loopback guard of tests/conftest.py would stop a send, but in PostHog's own thread,
+    where no test sees it)."""
+    assert mem0.memory.telemetry.MEM0_TELEMETRY is False
+    assert mem0.memory.telemetry.client_telemetry.posthog is None
 
 
 async def show(value: Any) -> Any:
@@ -49,19 +72,27 @@ async def assert_not_found(call: Callable[[], Any]) -> None:
         assert caught.value.response.status_code == 404
 
 
-def seed_batch_memories(live: LiveServer) -> None:
-    """Set-up: two of alex's memories under the ids the batch examples name."""
-    seed = live.memory("seed")
-    made = [
-        seed.add(text, user_id="alex", infer=False, categories=categories).results[0].id
-        for text, categories in (("Likes to play tennis", ["likes"]), ("Hates flying", ["travel"]))
-    ]
-    out = io.StringIO()
-    seed.export(out, embeddings=False)
+def seed_batch_memories(url: str, seed_key: str, reference_key: str) -> None:
+    """Set-up, over HTTP through memkit's own client: two of alex's memories under the ids
+    the batch examples name (made in the key's project "seed", exported, ids rewritten,
+    imported into the document's project)."""
+    with MemkitClient(api_key=seed_key, host=url) as seed:
+        made = [
+            seed.add(text, user_id="alex", infer=False, categories=categories).results[0].id
+            for text, categories in (
+                ("Likes to play tennis", ["likes"]),
+                ("Hates flying", ["travel"]),
+            )
+        ]
+        out = io.StringIO()
+        seed.export(out, embeddings=False)
     text = out.getvalue()
     for old, new in zip(made, BATCH_IDS, strict=True):
+        assert old in text
         text = text.replace(old, new)
-    live.memory(PROJECT).import_(io.StringIO(text))
+    with MemkitClient(api_key=reference_key, host=url) as reference:
+        imported = reference.import_(io.StringIO(text))
+    assert (imported.total, imported.added) == (2, 2)
 
 
 def texts(page: dict[str, Any]) -> list[str]:
@@ -85,6 +116,26 @@ async def run_reference_document(client: Any) -> None:
     ids = {e["id"] for e in added["results"]}
     assert all(m["metadata"] == {"food": "vegan"} for m in alex["results"] if m["id"] in ids)
     assert all("noted" not in t for t in texts(alex))  # memories come from the user's words
+
+    # The document's worked example (a conversation, no code): "Resulting user memories:
+    # memory1 - Likes Italian food / memory2 - Doesn't like Indian food since cannot eat
+    # spicy", memory2 from the user's answer to the assistant's question.
+    example = await show(client.add(
+        [
+            {"role": "user", "content": "My favorite cuisine is Italian"},
+            {"role": "assistant", "content": "Nice! What about Indian cuisine?"},
+            {"role": "user", "content": "Don't like it much since I cannot eat spicy food"},
+        ],
+        user_id="cuisine-example",
+    ))
+    assert [e["event"] for e in example["results"]] == ["ADD", "ADD"]
+    memory1, memory2 = [e["memory"] for e in example["results"]]
+    assert sorted(texts(await show(client.get_all(user_id="cuisine-example")))) == sorted(
+        [memory1, memory2]
+    )
+    assert "Italian" in memory1 and "Indian" not in memory1
+    assert "Indian" in memory2 and "spicy" in memory2
+    assert "n't like" in memory2 or "not like" in memory2 or "dislike" in memory2.lower()
 
     # ---- Short-term memory for sessions
     messages = [
@@ -221,6 +272,7 @@ async def run_reference_document(client: Any) -> None:
     # ---- Get all memories by categories (set-up: the seeded "Likes to play tennis")
     memories = await show(client.get_all(user_id="alex", categories=["likes"]))
     assert "Likes to play tennis" in texts(memories)
+    assert memories["page_size"] == 100  # "with 100 memories per page by default"
     assert all("likes" in m["categories"] for m in memories["results"])
 
     memories = await show(client.get_all(user_id="alex", categories=["likes", "food_preferences"]))
@@ -320,7 +372,8 @@ async def run_reference_document(client: Any) -> None:
     response = await show(client.batch_update(update_memories))
     print(response)
     assert response == {"message": "Successfully updated 2 memories", "count": 2}
-    assert (await show(client.get(BATCH_IDS[1])))["memory"] == "Loves to travel"
+    for memory_id_, text in zip(BATCH_IDS, ("Watches football", "Loves to travel"), strict=True):
+        assert (await show(client.get(memory_id_)))["memory"] == text
 
     # ---- Batch delete memories
     delete_memories = [
@@ -331,7 +384,8 @@ async def run_reference_document(client: Any) -> None:
     response = await show(client.batch_delete(delete_memories))
     print(response)
     assert response == {"message": "Successfully deleted 2 memories", "count": 2}
-    await assert_not_found(lambda: client.get(BATCH_IDS[0]))
+    for memory_id_ in BATCH_IDS:
+        await assert_not_found(lambda: client.get(memory_id_))  # noqa: B023 (awaited here)
 
     # ---- Get all users
     entities = await show(client.users())
@@ -350,11 +404,16 @@ async def run_reference_document(client: Any) -> None:
     await show(client.delete_all(user_id="alex"))
     assert (await show(client.get_all(user_id="alex")))["count"] == 0
 
+    # (set-up: alex has memories again, so deleting the user has something to remove)
+    await show(client.add("Lives in Lyon", user_id="alex", infer=False))
+    assert ("user", "alex") in {(e["type"], e["name"]) for e in (await show(client.users()))["results"]}  # noqa: E501
+
     # Delete specific user
     gone = await show(client.delete_users(user_id="alex"))
     assert gone == {"message": "Entity deleted successfully."}
     left = {(e["type"], e["name"]) for e in (await show(client.users()))["results"]}
     assert ("user", "alex") not in left and ("agent", "ai-tutor") in left
+    assert (await show(client.get_all(user_id="alex")))["count"] == 0
 
     # Delete specific agent
     # client.delete_users(agent_id="travel-assistant")
@@ -382,7 +441,7 @@ async def run_reference_document(client: Any) -> None:
 
 @pytest.fixture
 def reference_server(live_server: LiveServer) -> LiveServer:
-    seed_batch_memories(live_server)
+    seed_batch_memories(live_server.url, live_server.new_key("seed"), live_server.new_key(PROJECT))
     return live_server
 
 
@@ -403,8 +462,61 @@ def test_reference_document_through_async_memory_client(reference_server: LiveSe
     asyncio.run(main())
 
 
+@pytest.fixture
+def memkit_serve(tmp_path: Path) -> Iterator[tuple[str, KeyStore]]:
+    """The ``memkit serve`` command in a subprocess on a free loopback port, on a home of
+    its own: (url, the home's key store)."""
+    home, port = tmp_path / "server", free_port()
+    home.mkdir()
+    keys = KeyStore(ServerSettings(home=home).keys_url())
+    command = [sys.executable, "-m", "memkit.cli", "serve", "--port", str(port)]
+    env = {
+        **os.environ,
+        "MEMKIT_HOME": str(tmp_path / "memkit-home"),
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+    process = subprocess.Popen(
+        [*command, "--home", str(home), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.communicate()
+            try:
+                httpx.get(f"{url}/v1/ping/", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "memkit serve did not start"
+                time.sleep(0.1)
+        yield url, keys
+    finally:
+        keys.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_reference_document_against_the_memkit_serve_command(
+    memkit_serve: tuple[str, KeyStore],
+) -> None:
+    url, keys = memkit_serve
+    seed_batch_memories(url, keys.create_key("seed", "t")[1], keys.create_key(PROJECT, "t")[1])
+    client = MemoryClient(api_key=keys.create_key(PROJECT, "t")[1], host=url)
+    asyncio.run(run_reference_document(client))
+
+
 def test_async_quickstart_as_written(live_server: LiveServer, monkeypatch, capsys) -> None:
-    """The document's first example, with the key in MEM0_API_KEY as it sets it."""
+    """The document's first example, with the key in MEM0_API_KEY as it sets it; its
+    top-level ``await main()`` is ``asyncio.run(main())`` outside a notebook."""
     monkeypatch.setenv("MEM0_API_KEY", live_server.new_key("quickstart"))
     client = AsyncMemoryClient(host=live_server.url)
 
@@ -415,12 +527,39 @@ def test_async_quickstart_as_written(live_server: LiveServer, monkeypatch, capsy
         ]
         response = await client.add(messages, user_id="john")
         print(response)
-        return response
+
+    asyncio.run(main())
     # fmt: on
 
-    response = asyncio.run(main())
-    assert "'event': 'ADD'" in capsys.readouterr().out
+    response = ast.literal_eval(capsys.readouterr().out.strip())  # what print showed
     assert [(e["event"], e["user_id"]) for e in response["results"]] == [("ADD", "john")]
     assert "SF" in response["results"][0]["memory"]
     john = live_server.memory("quickstart").get_all(user_id="john")
     assert [m.memory for m in john.results] == [response["results"][0]["memory"]]
+
+
+def test_batches_of_up_to_1000_memories(live_server: LiveServer) -> None:
+    """ "You can update up to 1000 memories at once" and "delete up to 1000": a batch of
+    1000 goes through the platform's client; 1001 is refused whole (the client's 413
+    error) and changes nothing."""
+    client = MemoryClient(api_key=live_server.new_key("batches"), host=live_server.url)
+    facts = [{"role": "user", "content": f"Fact number {n}"} for n in range(1000)]
+    ids = [e["id"] for e in client.add(facts, user_id="alex", infer=False)["results"]]
+    assert len(set(ids)) == 1000
+
+    update_memories = [{"memory_id": i, "text": f"Updated fact {n}"} for n, i in enumerate(ids)]
+    too_many = [*update_memories, update_memories[0]]
+    with pytest.raises(MemoryQuotaExceededError):
+        client.batch_update(too_many)
+    assert client.get(ids[0])["memory"] == "Fact number 0"
+    response = client.batch_update(update_memories)
+    assert response == {"message": "Successfully updated 1000 memories", "count": 1000}
+    assert client.get(ids[999])["memory"] == "Updated fact 999"
+
+    delete_memories = [{"memory_id": i} for i in ids]
+    with pytest.raises(MemoryQuotaExceededError):
+        client.batch_delete([*delete_memories, delete_memories[0]])
+    assert client.get_all(user_id="alex", page=1, page_size=1)["count"] == 1000
+    response = client.batch_delete(delete_memories)
+    assert response == {"message": "Successfully deleted 1000 memories", "count": 1000}
+    assert client.get_all(user_id="alex", page=1, page_size=1)["count"] == 0
