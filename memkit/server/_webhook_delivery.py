@@ -17,14 +17,27 @@ HMAC-SHA256, keyed with the webhook's secret, of ``"<t>." + <raw request body>``
 receiver recomputes it over the bytes it received (before parsing the JSON), compares in
 constant time, and refuses a ``t`` older than a few minutes against replays — which is
 what :func:`verify_signature` does.
+
+Where deliveries may go: by default anywhere, loopback and private networks included —
+memkit is self-hosted, and a receiver beside the server (or on its LAN) is the common
+case. That also means any key holder can make the server POST to addresses only the
+server can reach (request forgery; the deliveries listing shows the status code or the
+connection error). A server whose key holders are not all trusted is started with
+``allow_private_networks=False`` (``ServerSettings.webhooks``): a URL whose host is, or
+resolves to, a loopback, private, link-local, reserved or multicast address is refused
+when registered (literal addresses) and at every attempt (names, resolved then). A name
+resolved again by the HTTP client between the check and the connection (DNS rebinding)
+is not covered; put an egress proxy or firewall in front when that matters.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import random
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +55,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "DeliveryWorker",
     "RetryPolicy",
+    "private_address",
     "sign",
     "verify_signature",
 ]
@@ -139,6 +153,37 @@ class RetryPolicy:
         return "pending", now + self.delay(attempt, rand)
 
 
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone id is not the address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def private_address(host: str, *, resolve: bool) -> str | None:
+    """The first address of ``host`` that is not a public unicast one (loopback,
+    private, link-local, reserved, multicast), or None. ``resolve=False`` judges literal
+    addresses and ``localhost`` only; with ``resolve`` a name is looked up, and a name
+    that does not resolve is None (the POST then fails on its own)."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return name
+    try:
+        return name if _not_public(name) else None
+    except ValueError:
+        pass  # a name, not an address
+    if not resolve:
+        return None
+    try:
+        found = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for *_, sockaddr in found:
+        if _not_public(str(sockaddr[0])):
+            return str(sockaddr[0])
+    return None
+
+
 def _short(error: BaseException) -> str:
     text = " ".join(f"{type(error).__name__}: {error}".split())
     return text[:MAX_ERROR_CHARS]
@@ -156,8 +201,10 @@ class DeliveryWorker:
         concurrency: int = 4,
         poll_interval: float = 1.0,
         retention: float = DEFAULT_RETENTION_SECONDS,
+        allow_private_networks: bool = True,
     ) -> None:
         self.store = store
+        self.allow_private_networks = allow_private_networks
         self.policy = policy
         self.worker_id = worker_id
         self.concurrency = concurrency
@@ -258,6 +305,19 @@ class DeliveryWorker:
                 self._inflight -= 1
             self._wake.set()
 
+    def _refused_destination(self, url: str) -> str | None:
+        """Why ``url`` may not be sent to (see the module's note), or None."""
+        if self.allow_private_networks:
+            return None
+        host = httpx.URL(url).host
+        address = private_address(host, resolve=True) if host else None
+        if address is None:
+            return None
+        return (
+            f"refused: {host} is a non-public address ({address}); this server does not "
+            "deliver to private networks"
+        )
+
     def _attempt(self, claimed: Claimed) -> None:
         attempt = claimed.attempts + 1
         policy = self.policy
@@ -279,6 +339,9 @@ class DeliveryWorker:
             }
             assert self._http is not None
             try:
+                refused = self._refused_destination(claimed.url)
+                if refused is not None:
+                    raise httpx.ConnectError(refused)
                 # Streamed and closed unread: a receiver's answer body is not our business.
                 with self._http.stream(
                     "POST", claimed.url, content=body, headers=headers, timeout=policy.timeout

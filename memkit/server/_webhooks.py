@@ -17,6 +17,11 @@ their turn comes. Finished deliveries are kept 30 days (``retention``), then pru
 webhook of another project answers 404, the same as one that does not exist, and is never
 touched.
 
+A project has at most ``MAX_WEBHOOKS_PER_PROJECT`` webhooks (each hears every event).
+Deliveries go to loopback and private addresses too unless the server is started with
+``allow_private_networks=False`` (see ``_webhook_delivery``: any key holder can otherwise
+make the server POST inside its network).
+
 Delivery (signing, retries, the worker) is in ``_webhook_delivery``; the tables in
 ``_webhook_store``.
 """
@@ -49,6 +54,7 @@ from memkit.server._webhook_delivery import (
     SIGNATURE_HEADER,
     DeliveryWorker,
     RetryPolicy,
+    private_address,
     sign,
     verify_signature,
 )
@@ -114,6 +120,7 @@ class WebhookDispatcher:
         poll_interval: float = 1.0,
         retention: float = DEFAULT_RETENTION_SECONDS,
         worker_id: str | None = None,
+        allow_private_networks: bool = True,
     ) -> None:
         if max_attempts < 1 or base_delay < 0 or timeout <= 0 or concurrency < 1:
             raise InvalidInputError(
@@ -132,6 +139,7 @@ class WebhookDispatcher:
             concurrency=concurrency,
             poll_interval=poll_interval,
             retention=retention,
+            allow_private_networks=allow_private_networks,
         )
         if self.store.next_due(time.time()) is not None:
             self.worker.start()  # deliveries left pending by an earlier run
@@ -277,6 +285,26 @@ def webhook_store(request: Request) -> WebhookStore:
 StoreDep = Annotated[WebhookStore, Depends(webhook_store)]
 
 
+# A project's webhooks each get every event: a cap keeps one key from fanning a write out
+# into thousands of POSTs.
+MAX_WEBHOOKS_PER_PROJECT = 100
+
+
+def check_destination(request: Request, url: str) -> None:
+    """Refuse (400) a literal non-public address when the server delivers to public
+    networks only (``allow_private_networks=False``); names are checked at each attempt."""
+    events = getattr(request.app.state, "events", None)
+    if not isinstance(events, WebhookDispatcher) or events.worker.allow_private_networks:
+        return
+    host = urlsplit(url).hostname or ""
+    address = private_address(host, resolve=False)
+    if address is not None:
+        raise InvalidInputError(
+            f"url: {host} is a non-public address; this server delivers webhooks to public "
+            "networks only (webhooks.allow_private_networks is false)"
+        )
+
+
 def _not_found(webhook_id: str) -> HTTPException:
     return HTTPException(404, detail=f"no webhook {webhook_id!r} in this project")
 
@@ -291,10 +319,15 @@ def list_webhooks(project_id: str, project: ProjectDep, store: StoreDep) -> list
     "/api/v1/webhooks/projects/{project_id}/", response_model=WebhookCreated, status_code=201
 )
 def create_webhook(
-    project_id: str, body: WebhookCreate, project: ProjectDep, store: StoreDep
+    project_id: str, body: WebhookCreate, project: ProjectDep, store: StoreDep, request: Request
 ) -> WebhookCreated:
     check_scope(project, body.org_id, project_id)
     check_scope(project, project_id=body.project_id)
+    check_destination(request, body.url)
+    if len(store.for_project(project.id)) >= MAX_WEBHOOKS_PER_PROJECT:
+        raise InvalidInputError(
+            f"a project has at most {MAX_WEBHOOKS_PER_PROJECT} webhooks: delete one first"
+        )
     webhook, secret = store.create(project.id, body.name.strip(), body.url, body.event_types)
     return WebhookCreated(**webhook.model_dump(), secret=secret)
 
@@ -305,9 +338,11 @@ def create_webhook(
     response_model_exclude_none=True,
 )
 def update_webhook(
-    webhook_id: str, body: WebhookUpdate, project: ProjectDep, store: StoreDep
+    webhook_id: str, body: WebhookUpdate, project: ProjectDep, store: StoreDep, request: Request
 ) -> WebhookUpdated:
     check_scope(project, body.org_id, body.project_id)
+    if body.url is not None:
+        check_destination(request, body.url)
     changes = body.model_dump(exclude_none=True, exclude={"org_id", "project_id", "rotate_secret"})
     if "name" in changes:
         changes["name"] = changes["name"].strip()
