@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-os.environ["MEM0_TELEMETRY"] = "False"  # before the import: mem0 reads it once
+# Before mem0 is imported: it reads its telemetry switch once, and makes its directory
+# (~/.mem0 unless MEM0_DIR says otherwise), at import.
+os.environ["MEM0_TELEMETRY"] = "False"
+os.environ.setdefault("MEM0_DIR", os.path.join(tempfile.gettempdir(), "memkit-tests-mem0"))
 from mem0 import MemoryClient
 
 from memkit.server import ServerSettings

@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -37,8 +38,10 @@ from typing import Any
 import httpx
 import pytest
 
-# Before mem0 is imported: its telemetry switch is read once, at import.
+# Before mem0 is imported: it reads its telemetry switch once, and makes its directory
+# (~/.mem0 unless MEM0_DIR says otherwise), at import.
 os.environ["MEM0_TELEMETRY"] = "False"
+os.environ.setdefault("MEM0_DIR", os.path.join(tempfile.gettempdir(), "memkit-tests-mem0"))
 import mem0.memory.telemetry
 from mem0 import AsyncMemoryClient, MemoryClient
 from mem0.exceptions import MemoryNotFoundError, MemoryQuotaExceededError
