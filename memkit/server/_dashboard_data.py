@@ -124,6 +124,8 @@ def parse_filters(text: str | None) -> dict[str, Any] | None:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidFilterError(f"filters are not valid JSON: {exc.msg} at {exc.pos}") from exc
+    except RecursionError as exc:  # "[[[[...": the caller's mistake, not the server's (500)
+        raise InvalidFilterError("filters are nested too deeply") from exc
     if not isinstance(parsed, dict):
         raise InvalidFilterError(
             'filters must be a JSON object, e.g. {"AND": [{"user_id": "alex"}]}'

@@ -77,3 +77,24 @@ def test_the_login_form_does_not_buffer_an_endless_body(live_server) -> None:
     )
     assert reply.status_code == 413
     assert "set-cookie" not in reply.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/dashboard/api/memories", {"filters": "[" * 3000}),  # json.loads: RecursionError
+        ("/dashboard/api/memories", {"filters": '{"user_id": {"$nope": 1}}'}),
+        ("/dashboard/api/memories", {"entity_type": "<script>", "entity_id": "x"}),
+        ("/dashboard/api/memories", {"q": "\x00" * 10}),
+        ("/dashboard/api/activity", {"kind": "'; DROP TABLE activity; --"}),
+        ("/dashboard/api/memories/..%2F..%2Fserver.db/history", {}),
+        ("/dashboard/api/memories/%00/history", {}),
+    ],
+)
+def test_odd_dashboard_queries_are_the_callers_mistake_not_a_500(live_server, path, params) -> None:
+    key = live_server.new_key("demo")
+    reply = httpx.get(
+        f"{live_server.url}{path}", params=params, headers={"Authorization": f"Token {key}"}
+    )
+    assert reply.status_code < 500, reply.text
+    assert live_server.memory("demo").check(repair=False).healthy
