@@ -19,6 +19,12 @@ import httpx
 import pytest
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# The platform's client (mem0ai, a test dependency) reads these once, at import: its usage
+# reports stay off whatever the environment says, and its config file stays out of ~.
+os.environ["MEM0_TELEMETRY"] = "False"
+os.environ["MEM0_DIR"] = os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"memkit-tests-mem0-{os.getpid()}"
+)
 
 from memkit import AsyncMemory, Memory
 from memkit.testing import SyncView
