@@ -70,6 +70,9 @@ MAX_ERROR_CHARS = 500
 # How long a claim outlives the HTTP timeout before another worker may take the row over:
 # only a process that died mid-send leaves a claim that long.
 CLAIM_GRACE_SECONDS = 30.0
+# A whole attempt (connect, send, the answer's status and headers) ends by this many
+# timeouts, however the receiver paces its bytes (``_post``).
+DEADLINE_FACTOR = 2.0
 # Finished deliveries are kept this long for the listing, then pruned (checked hourly).
 DEFAULT_RETENTION_SECONDS = 30 * 24 * 3600.0
 PRUNE_EVERY_SECONDS = 3600.0
@@ -189,6 +192,40 @@ def _short(error: BaseException) -> str:
     return text[:MAX_ERROR_CHARS]
 
 
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST and return the answer's status code, all within ``DEADLINE_FACTOR * timeout``.
+
+    httpx's timeout is per network operation: a receiver that drips its answer's head a
+    byte at a time never trips it, and would hold a sender (of every project's
+    deliveries) for as long as it likes. So each attempt has a client of its own, closed
+    by a timer at the deadline, which ends the attempt with a ``ReadError``.
+    """
+    deadline = DEADLINE_FACTOR * timeout
+    expired = threading.Event()
+    client = httpx.Client(
+        follow_redirects=False, headers={"User-Agent": f"memkit-webhooks/{__version__}"}
+    )
+
+    def expire() -> None:
+        expired.set()
+        client.close()
+
+    timer = threading.Timer(deadline, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        # Streamed and closed unread: a receiver's answer body is not our business.
+        with client.stream("POST", url, content=body, headers=headers, timeout=timeout) as answer:
+            return answer.status_code
+    except httpx.HTTPError as exc:
+        if expired.is_set():
+            raise httpx.ReadTimeout(f"no answer within {deadline:g} s") from exc
+        raise
+    finally:
+        timer.cancel()
+        client.close()
+
+
 class DeliveryWorker:
     """The scheduler thread and its senders for one process; started on demand."""
 
@@ -217,7 +254,6 @@ class DeliveryWorker:
         self._inflight = 0
         self._thread: threading.Thread | None = None
         self._senders: ThreadPoolExecutor | None = None
-        self._http: httpx.Client | None = None
 
     @property
     def running(self) -> bool:
@@ -228,10 +264,6 @@ class DeliveryWorker:
         with self._lock:
             if self._thread is not None or self._stop.is_set():
                 return
-            self._http = httpx.Client(
-                follow_redirects=False,
-                headers={"User-Agent": f"memkit-webhooks/{__version__}"},
-            )
             self._senders = ThreadPoolExecutor(
                 max_workers=self.concurrency, thread_name_prefix="memkit-webhook-send"
             )
@@ -249,13 +281,11 @@ class DeliveryWorker:
         with self._lock:
             self._stop.set()
             self._wake.set()
-            thread, senders, http = self._thread, self._senders, self._http
+            thread, senders = self._thread, self._senders
         if thread is not None:
             thread.join()
         if senders is not None:
             senders.shutdown(wait=True)
-        if http is not None:
-            http.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -277,7 +307,7 @@ class DeliveryWorker:
             free = self.concurrency - self._inflight
         if free <= 0:
             return self.poll_interval  # a finished send wakes us
-        lease = self.policy.timeout + CLAIM_GRACE_SECONDS
+        lease = self.policy.timeout * DEADLINE_FACTOR + CLAIM_GRACE_SECONDS
         for claimed in self.store.claim_due(self.worker_id, free, lease, time.time()):
             with self._lock:
                 self._inflight += 1
@@ -337,16 +367,11 @@ class DeliveryWorker:
                 DELIVERY_HEADER: claimed.delivery_id,
                 SIGNATURE_HEADER: sign(claimed.secret, body, int(started)),
             }
-            assert self._http is not None
             try:
                 refused = self._refused_destination(claimed.url)
                 if refused is not None:
                     raise httpx.ConnectError(refused)
-                # Streamed and closed unread: a receiver's answer body is not our business.
-                with self._http.stream(
-                    "POST", claimed.url, content=body, headers=headers, timeout=policy.timeout
-                ) as response:
-                    status_code = response.status_code
+                status_code = _post(claimed.url, body, headers, policy.timeout)
                 if not 200 <= status_code < 300:
                     error = f"HTTP {status_code}"
             except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:

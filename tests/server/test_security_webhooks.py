@@ -4,6 +4,7 @@ addresses only, when told); how many webhooks one project may fan an event out t
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -159,3 +160,37 @@ def test_a_project_has_a_bounded_number_of_webhooks(live_server) -> None:
         headers=other,
     )
     assert made.status_code == 201
+
+
+def test_a_receiver_dripping_its_answer_cannot_hold_a_sender(tmp_path) -> None:
+    # httpx's timeout is per read: a head sent a line every 0.2 s never trips it.
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not stop.wait(0.2):
+                    conn.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                pass  # the sender hung up: what should happen
+
+    threading.Thread(target=drip, daemon=True).start()
+    engine = create_engine(f"sqlite:///{tmp_path / 'hooks.db'}")
+    dispatcher = WebhookDispatcher(engine, max_attempts=1, timeout=0.5, poll_interval=0.05)
+    try:
+        port = listener.getsockname()[1]
+        hook, _ = dispatcher.store.create("proj", "slow", f"http://127.0.0.1:{port}/", EVENTS)
+        dispatcher.publish("proj", "memory_add", {"id": "m1"})
+        hook_id = hook.webhook_id
+        failed = wait_for(lambda: dispatcher.store.deliveries("proj", hook_id, status="failed"))
+        assert "no answer within 1 s" in (failed[0].last_error or "")
+        assert failed[0].last_status_code is None
+    finally:
+        stop.set()
+        dispatcher.close()
+        listener.close()
+        engine.dispose()
