@@ -23,21 +23,24 @@ from memkit.cli._common import (
     Filters,
     Run,
     User,
+    Yes,
+    confirm,
     console,
     emit_json,
     entity,
     error_console,
     fail,
+    id_column,
     json_object,
     json_option,
     open_memory,
     scope_ids,
     settings,
+    show_add_result,
+    show_message_result,
     when,
 )
-from memkit.models import BatchResult, MessageResult
 
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
 BatchSource = Annotated[
     str, typer.Argument(help="a JSON file holding a list of items, or - for stdin")
 ]
@@ -64,18 +67,6 @@ def _items(source: str) -> list[Any]:
     return items
 
 
-def _confirm(question: str, yes: bool) -> None:
-    if not yes and not typer.confirm(question, err=True):
-        fail("not confirmed; nothing deleted")
-
-
-def _done(ctx: typer.Context, result: BatchResult | MessageResult) -> None:
-    if settings(ctx).json:
-        emit_json(result)
-    else:
-        console().print(f"{result.message} ({result.count})", highlight=False)
-
-
 @app.command("batch-update")
 def batch_update(ctx: typer.Context, source: BatchSource) -> None:
     """Update up to 1000 memories at once, all or nothing.
@@ -85,7 +76,7 @@ def batch_update(ctx: typer.Context, source: BatchSource) -> None:
     items = _items(source)
     with open_memory(ctx) as memory:
         result = memory.batch_update(items)
-    _done(ctx, result)
+    show_message_result(ctx, result)
 
 
 @app.command("batch-delete")
@@ -97,7 +88,7 @@ def batch_delete(ctx: typer.Context, source: BatchSource) -> None:
     items = [{"memory_id": item} if isinstance(item, str) else item for item in _items(source)]
     with open_memory(ctx) as memory:
         result = memory.batch_delete(items)
-    _done(ctx, result)
+    show_message_result(ctx, result)
 
 
 @app.command("delete-all")
@@ -115,12 +106,11 @@ def delete_all(
     scope = scope_ids(user, agent, app_id, run)
     if not scope and where is None:
         fail("delete-all needs a scope: --user, --agent, --app, --run or --filters")
-    named = " ".join([f"{k.removesuffix('_id')}={v}" for k, v in scope.items()])
-    named += f" {filters}" if where is not None else ""
-    _confirm(f"Delete every memory of {named.strip()}?", yes)
+    named = entity(scope) + (f" {filters}" if where is not None else "")
+    confirm(f"Delete every memory of {named.strip()}?", yes)
     with open_memory(ctx) as memory:
         result = memory.delete_all(filters=where, **scope)
-    _done(ctx, result)
+    show_message_result(ctx, result)
 
 
 @app.command("delete-users")
@@ -148,20 +138,19 @@ def delete_users(
         scope[f"{kind}_id"] = entity_id
     if not scope:
         fail("name an entity: --user, --agent, --app, --run, or --type with --id")
-    named = " ".join(f"{k.removesuffix('_id')}={v}" for k, v in scope.items())
-    _confirm(f"Delete {named} and all its memories?", yes)
+    confirm(f"Delete {entity(scope)} and all its memories?", yes)
     with open_memory(ctx) as memory:
         result = memory.delete_users(**scope)
-    _done(ctx, result)
+    show_message_result(ctx, result)
 
 
 @app.command()
 def reset(ctx: typer.Context, yes: Yes = False) -> None:
     """Delete every memory, its history and the activity log of the store."""
-    _confirm("Delete every memory of this store, with its history?", yes)
+    confirm("Delete every memory of this store, with its history?", yes)
     with open_memory(ctx) as memory:
         result = memory.reset()
-    _done(ctx, result)
+    show_message_result(ctx, result)
 
 
 @app.command()
@@ -223,7 +212,7 @@ def pending(ctx: typer.Context) -> None:
     if settings(ctx).json:
         emit_json(rows)
         return
-    table = Table("id", "created", "messages", "error")
+    table = Table(id_column(), "created", "messages", "error")
     for row in rows:
         table.add_row(
             str(row["id"]),
@@ -242,13 +231,7 @@ def replay(
     """Run a kept add again, now that the model is reachable."""
     with open_memory(ctx) as memory:
         result = memory.replay(pending_id)
-    if settings(ctx).json:
-        emit_json(result)
-        return
-    table = Table("event", "id", "memory")
-    for event in result.results:
-        table.add_row(event.event, event.id, event.memory)
-    console().print(table if result.results else "Nothing new to remember.")
+    show_add_result(ctx, result)
 
 
 @app.command()

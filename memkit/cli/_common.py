@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.table import Column, Table
 
-from memkit import MemkitError, Memory
+from memkit import AddResult, BatchResult, MemkitError, Memory, MessageResult
 from memkit.errors import MemkitRuntimeError
 
 if TYPE_CHECKING:  # the client extra is optional: imported when --host is given
@@ -142,6 +143,41 @@ def emit_json(value: BaseModel | Mapping[str, Any] | list[Any]) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, default=str))
 
 
+def id_column(header: str = "id") -> Column:
+    """A table column whose ids a narrow terminal folds onto more lines instead of cutting
+    (rich's default ends them in "…"): an id is what the next command is given
+    (``memkit get ID``, ``memkit keys revoke ID``), so a cut one is of no use."""
+    return Column(header, overflow="fold")
+
+
+def show_add_result(ctx: typer.Context, result: AddResult) -> None:
+    """The events an add caused (``add`` and ``replay`` answer alike)."""
+    if settings(ctx).json:
+        emit_json(result)
+        return
+    table = Table("event", id_column(), "memory")
+    for event in result.results:
+        table.add_row(event.event, event.id, event.memory)
+    console().print(table if result.results else "Nothing new to remember.")
+
+
+def show_message_result(
+    ctx: typer.Context, result: BatchResult | MessageResult, *, unit: str = ""
+) -> None:
+    """A batch's or a delete's answer: the platform's message and the count."""
+    if settings(ctx).json:
+        emit_json(result)
+    else:
+        console().print(f"{result.message} ({result.count}{unit})", highlight=False)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on stderr (``--json`` output stays clean) unless ``--yes``; no means nothing
+    is deleted."""
+    if not yes and not typer.confirm(question, err=True):
+        fail("not confirmed; nothing deleted")
+
+
 def when(value: Any) -> str:
     """A timestamp cell: a datetime from a local store, or its ISO text from a server."""
     if isinstance(value, str):
@@ -163,6 +199,7 @@ def entity(record: Mapping[str, Any]) -> str:
 
 
 # Options shared by several commands, spelt once.
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
 User = Annotated[str | None, typer.Option("--user", "-u", help="user id")]
 Agent = Annotated[str | None, typer.Option("--agent", help="agent id")]
 App = Annotated[str | None, typer.Option("--app", help="app id")]

@@ -34,9 +34,7 @@ class TransportChoice(StrEnum):
 @app.command("mcp")
 def mcp_command(
     ctx: typer.Context,
-    user: Annotated[
-        str | None, typer.Option("--user-id", "--user", "-u", help="the user whose memories")
-    ] = None,
+    user: Annotated[str | None, typer.Option("--user-id", "--user", "-u", help="user id")] = None,
     agent: Annotated[str | None, typer.Option("--agent-id", "--agent", help="agent id")] = None,
     app_id: Annotated[str | None, typer.Option("--app-id", "--app", help="app id")] = None,
     run: Annotated[str | None, typer.Option("--run-id", "--run", help="run id")] = None,
@@ -55,8 +53,12 @@ def mcp_command(
         Path | None, typer.Option("--config", help="Memory configuration JSON (as memkit --config)")
     ] = None,
 ) -> None:
-    """Serve memory tools (add, search, list, get, update, delete) to an MCP client, in the
-    scope of --user-id / --agent-id / --app-id / --run-id (at least one)."""
+    """Serve memory tools (add, search, list, get, update, delete) to an MCP client.
+
+    The tools work in one scope: --user-id, --agent-id, --app-id and/or --run-id.
+
+    On a server instead of a local store: memkit --host URL --api-key KEY mcp --user-id alex
+    """
     try:
         from memkit.mcp_server import ToolScope, build_server, http_url, serve
     except ImportError as exc:

@@ -18,15 +18,20 @@ from memkit.cli._common import (
     Filters,
     Run,
     User,
+    Yes,
+    confirm,
     console,
     emit_json,
     entity,
     fail,
+    id_column,
     json_object,
     json_option,
     open_memory,
     scope_ids,
     settings,
+    show_add_result,
+    show_message_result,
 )
 from memkit.models import MemoryRecord
 
@@ -94,13 +99,7 @@ def add(
             excludes=excludes,
             custom_instructions=instructions,
         )
-    if settings(ctx).json:
-        emit_json(result)
-        return
-    table = Table("event", "id", "memory")
-    for event in result.results:
-        table.add_row(event.event, event.id, event.memory)
-    console().print(table if result.results else "Nothing new to remember.")
+    show_add_result(ctx, result)
 
 
 @app.command()
@@ -141,7 +140,7 @@ def search(
     if settings(ctx).json:
         emit_json(result)
         return
-    table = Table("score", "id", "memory", "scope")
+    table = Table("score", id_column(), "memory", "scope")
     for hit in result.results:
         table.add_row(f"{hit.score:.3f}", hit.id, hit.memory, entity(hit.model_dump()))
     console().print(table if result.results else "No memories match.")
@@ -184,7 +183,7 @@ def list_memories(
         return
     pages = max(1, -(-result.count // result.page_size))
     table = Table(
-        "id",
+        id_column(),
         "memory",
         "scope",
         "categories",
@@ -278,7 +277,7 @@ def delete(
     agent: Agent = None,
     app_id: App = None,
     run: Run = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    yes: Yes = False,
 ) -> None:
     """Delete one memory by id, or with --all every memory of a scope."""
     scope = scope_ids(user, agent, app_id, run)
@@ -288,17 +287,12 @@ def delete(
         fail("a memory id is deleted alone; --user/--agent/--app/--run go with --all")
     if delete_all and not scope:
         fail("--all needs a scope: --user, --agent, --app or --run")
-    if delete_all and not yes:
-        named = " ".join(f"{key}={value}" for key, value in scope.items())
-        if not typer.confirm(f"Delete every memory of {named}?", err=True):
-            fail("not confirmed; nothing deleted")
+    if delete_all:
+        confirm(f"Delete every memory of {entity(scope)}?", yes)
     with open_memory(ctx) as memory:
         result = (
             memory.delete(memory_id)
             if memory_id
             else memory.delete_all(user_id=user, agent_id=agent, app_id=app_id, run_id=run)
         )
-    if settings(ctx).json:
-        emit_json(result)
-    else:
-        console().print(f"{result.message} ({result.count} deleted)")
+    show_message_result(ctx, result, unit=" deleted")

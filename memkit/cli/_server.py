@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +24,7 @@ from memkit.cli._common import (
     emit_json,
     error_console,
     fail,
+    id_column,
     load_config,
     one_line_errors,
     settings,
@@ -101,7 +104,12 @@ def serve(
     database_url: DatabaseUrl = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level")] = "info",
 ) -> None:
-    """Run the memkit server: the hosted platform's REST API, one store per project."""
+    """Run the memkit server: the hosted platform's REST API, one store per project.
+
+    Each project's Memory is made from the global --config (memkit --config FILE serve).
+
+    With a Chroma server and PostgreSQL in it, --workers N share the stores.
+    """
     server = _server_module()
     options = server_settings(ctx, home, database_url)
     if workers > 1 and not options.shared_backends:
@@ -138,11 +146,18 @@ def _key_row(key: Any) -> dict[str, Any]:
     return row
 
 
-def _keys(ctx: typer.Context, home: Path | None, database_url: str | None) -> Any:
+@contextmanager
+def _keys(ctx: typer.Context, home: Path | None, database_url: str | None) -> Iterator[Any]:
+    """The server's ``KeyStore`` (typed ``Any``: the server extra is optional), closed
+    after; its errors are one line."""
     options = server_settings(ctx, home, database_url)
     with one_line_errors():
         options.home.mkdir(parents=True, exist_ok=True)
-        return _server_module().KeyStore(options.keys_url())
+        store = _server_module().KeyStore(options.keys_url())
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 @keys_app.command("create")
@@ -154,12 +169,8 @@ def keys_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a key for a project; the key is printed once and never stored."""
-    store = _keys(ctx, home, database_url)
-    try:
-        with one_line_errors():
-            key, secret = store.create_key(project, name)
-    finally:
-        store.close()
+    with _keys(ctx, home, database_url) as store:
+        key, secret = store.create_key(project, name)
     if settings(ctx).json:
         emit_json({**_key_row(key), "key": secret})
         return
@@ -177,16 +188,12 @@ def keys_list(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Every key (or a project's), revoked ones included; never the keys themselves."""
-    store = _keys(ctx, home, database_url)
-    try:
-        with one_line_errors():
-            keys = store.list_keys(project)
-    finally:
-        store.close()
+    with _keys(ctx, home, database_url) as store:
+        keys = store.list_keys(project)
     if settings(ctx).json:
         emit_json([_key_row(key) for key in keys])
         return
-    table = Table("id", "project", "name", "prefix", "created", "revoked")
+    table = Table(id_column(), "project", "name", "prefix", "created", "revoked")
     for key in keys:
         table.add_row(
             key.id,
@@ -207,12 +214,8 @@ def keys_revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a key: every request sending it is refused from now on."""
-    store = _keys(ctx, home, database_url)
-    try:
-        with one_line_errors():
-            key = store.revoke_key(key_id)
-    finally:
-        store.close()
+    with _keys(ctx, home, database_url) as store:
+        key = store.revoke_key(key_id)
     if settings(ctx).json:
         emit_json(_key_row(key))
     else:

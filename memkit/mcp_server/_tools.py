@@ -8,7 +8,7 @@ and its message, ``InvalidFilterError: ... (at AND[1].created_at.gte)``, so the 
 fix its call; nothing else escapes as an error.
 
 ``memory`` is anything with ``Memory``'s methods: the embedded ``memkit.Memory`` or the
-remote ``memkit.MemoryClient``. Tools are synchronous; the SDK runs them in worker threads,
+remote ``memkit.client.MemoryClient``. Tools are synchronous; the SDK runs them in worker threads,
 as the server runs ``Memory`` calls.
 """
 
