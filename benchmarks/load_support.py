@@ -467,7 +467,7 @@ def postgres(data: Path) -> Iterator[Callable[[str], str]]:
     that makes an empty database and returns its SQLAlchemy URL."""
     import pgserver
 
-    server = pgserver.get_server(data, cleanup_mode="stop")  # type: ignore[attr-defined]
+    server = pgserver.get_server(data, cleanup_mode="stop")
 
     def database(name: str) -> str:
         server.psql(f"DROP DATABASE IF EXISTS {name};")
