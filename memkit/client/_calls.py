@@ -58,8 +58,8 @@ class ClientSettings:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         if not key:
             raise AuthenticationError(
-                f"no API key: pass api_key= or set {API_KEY_ENV} (create one with "
-                "`memkit keys create`)"
+                f"no API key: pass api_key= (memkit --api-key) or set {API_KEY_ENV} "
+                "(create one with `memkit keys create`)"
             )
         url = host if host is not None else os.environ.get(HOST_ENV, DEFAULT_HOST)
         if not url.startswith(("http://", "https://")):
