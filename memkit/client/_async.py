@@ -55,6 +55,10 @@ class AsyncMemoryClient:
 
     ``api_key`` defaults to ``$MEMKIT_API_KEY`` and ``host`` to ``$MEMKIT_HOST`` (else
     ``http://127.0.0.1:8000``). ``close()`` closes the connection, not the server's store.
+
+    >>> async with AsyncMemoryClient(api_key="mk_...") as memory:  # doctest: +SKIP
+    ...     await memory.add("I'm a vegetarian", user_id="alex")
+    ...     await memory.search("What does Alex eat?", filters={"user_id": "alex"})
     """
 
     def __init__(

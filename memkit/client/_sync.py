@@ -54,6 +54,10 @@ class MemoryClient:
 
     ``api_key`` defaults to ``$MEMKIT_API_KEY`` and ``host`` to ``$MEMKIT_HOST`` (else
     ``http://127.0.0.1:8000``). ``close()`` closes the connection, not the server's store.
+
+    >>> with MemoryClient(api_key="mk_...") as memory:  # doctest: +SKIP
+    ...     memory.add("I'm a vegetarian", user_id="alex")
+    ...     memory.search("What does Alex eat?", filters={"user_id": "alex"})
     """
 
     def __init__(
