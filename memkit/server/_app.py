@@ -19,6 +19,7 @@ from memkit.server import (
     _webhooks,
 )
 from memkit.server._auth import ProjectDep
+from memkit.server._body_limit import BodyLimit
 from memkit.server._errors import install_error_handlers
 from memkit.server._keys import KeyStore
 from memkit.server._projects import ProjectMemories
@@ -65,6 +66,7 @@ def create_app(
     app.state.projects = projects
     app.state.events = events
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     worker = str(os.getpid())
 
     @app.middleware("http")

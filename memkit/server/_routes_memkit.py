@@ -124,6 +124,16 @@ def _run(project: Project, operation: Operation, arguments: dict[str, Any]) -> R
     if operation is Operation.export:
         output = io.StringIO()
         arguments["destination"] = output
+    elif operation is Operation.import_:
+        source = arguments.get("source")
+        # A path (or anything but the lines) would be read from the server's own disk:
+        # another project's backup, or any file's existence. The client sends the lines.
+        if not (isinstance(source, list) and all(isinstance(line, str) for line in source)):
+            refused = InvalidInputError(
+                "import_'s source must be the file's lines (a JSON array of strings): "
+                "the server reads no files"
+            )
+            return _refused(refused, 400)
     method = getattr(project.memory, operation.value)
     before = project.memory.get_all(page_size=1).count if operation is Operation.reset else 0
     try:

@@ -54,6 +54,11 @@ class WebhookSettings(BaseModel):
     timeout: float = Field(default=5.0, gt=0)
     concurrency: int = Field(default=4, ge=1, le=64)
     poll_interval: float = Field(default=1.0, gt=0)
+    allow_private_networks: bool = Field(
+        default=True,
+        description="deliver to loopback and private addresses too (a self-hosted "
+        "receiver beside the server); false when not every key holder is trusted",
+    )
 
 
 class ServerSettings(BaseModel):
@@ -73,6 +78,12 @@ class ServerSettings(BaseModel):
     )
 
     webhooks: WebhookSettings = Field(default_factory=lambda: WebhookSettings())
+    max_body_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="the largest request body (413 beyond it); an import_ sends a whole "
+        "export file as one body",
+    )
 
     @field_validator("memory")
     @classmethod
