@@ -206,5 +206,8 @@ App = Annotated[str | None, typer.Option("--app", help="app id")]
 Run = Annotated[str | None, typer.Option("--run", help="run id")]
 Filters = Annotated[
     str | None,
-    typer.Option("--filters", help='v2 filters as JSON, e.g. \'{"categories": {"in": ["food"]}}\''),
+    typer.Option(
+        "--filters",
+        help='v2 filters as JSON, e.g. \'{"categories": {"in": ["food_preferences"]}}\'',
+    ),
 ]
