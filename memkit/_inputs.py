@@ -32,10 +32,12 @@ from memkit.errors import BatchLimitError, InvalidInputError, MetadataError
 from memkit.extract._interface import Message, Operation, Side
 
 __all__ = [
+    "MAX_ACTIVITY_ROWS",
     "MAX_BATCH",
     "MAX_PAGE_SIZE",
     "Scope",
     "admit_operations",
+    "check_activity_query",
     "check_batch",
     "check_categories",
     "check_id",
@@ -287,6 +289,20 @@ def check_paging(page: Any, page_size: Any) -> tuple[int, int]:
     if page > MAX_PAGE:
         raise InvalidInputError(f"page must be at most {MAX_PAGE}, got {page}")
     return page, page_size
+
+
+MAX_ACTIVITY_ROWS = 10_000  # rows one activity() call returns
+
+
+def check_activity_query(limit: Any, kind: Any) -> tuple[int, str | None]:
+    """``activity``'s arguments: a server passes them on from any caller."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
+    if limit > MAX_ACTIVITY_ROWS:
+        raise InvalidInputError(f"limit must be at most {MAX_ACTIVITY_ROWS}, got {limit}")
+    if kind is not None and (not isinstance(kind, str) or len(kind) > 64):
+        raise InvalidInputError("kind must be an operation's name (add, search, ...) or None")
+    return limit, kind
 
 
 def check_batch(items: Any, name: str) -> list[Mapping[str, Any]]:

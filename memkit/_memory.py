@@ -35,6 +35,7 @@ from memkit._domain import epoch_to_datetime
 from memkit._embedder import Embedder, build_embedder
 from memkit._export import ConflictPolicy, check_destination, export_memories, import_memories
 from memkit._inputs import (
+    check_activity_query,
     check_batch,
     check_categories,
     check_id,
@@ -644,6 +645,7 @@ class Memory:
 
     def activity(self, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         """The most recent operations, newest first: kind, scope, counts, latency, error."""
+        limit, kind = check_activity_query(limit, kind)
         return self.backend.activity.recent(limit=limit, kind=kind)
 
     def check(self, repair: bool = True) -> StoreHealth:

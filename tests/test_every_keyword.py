@@ -361,12 +361,17 @@ def clear_messages_session_id(c: Ctx) -> None:
 def activity_limit(c: Ctx) -> None:
     seed(c.m)
     assert len(c.m.activity(limit=2)) == 2 and len(c.m.activity()) > 2
+    for bad in (0, -1, 10_001, True, "5", 2.0):
+        with pytest.raises(InvalidInputError, match="limit"):
+            c.m.activity(limit=bad)
 
 
 def activity_kind(c: Ctx) -> None:
     seed(c.m)
     c.m.get_all()
     assert {a["kind"] for a in c.m.activity(kind="get_all")} == {"get_all"}
+    with pytest.raises(InvalidInputError, match="kind"):
+        c.m.activity(kind=["add"])
 
 
 def check_repair(c: Ctx) -> None:
