@@ -755,7 +755,7 @@ class Memory:
 
     @functools.cached_property
     def _memory_exports(self) -> ExportJobs:
-        return ExportJobs()
+        return ExportJobs(self.backend.records.memory_exports)
 
     @monitored("create_memory_export")
     def create_memory_export(
@@ -785,9 +785,7 @@ class Memory:
         hidden = hidden_ids(self.backend, self._clock())  # as get_all: expired ones are out
         memories = [m for m in selected_memories(self.backend, node) if m.id not in hidden]
         result = fill_schema(llm, json_schema, model, memories, export_instructions)
-        export_id = self._memory_exports.keep(
-            {"filters": filters, **scope.as_dict()}, result, self.backend.writes_to({})
-        )
+        export_id = self._memory_exports.keep({"filters": filters, **scope.as_dict()}, result)
         current_outcome().counts = {"memories": len(memories)}
         return MemoryExportJob(
             message="Memory export request received. The export will be ready in a few seconds.",
@@ -812,6 +810,4 @@ class Memory:
         if memory_export_id is not None:
             check_id(memory_export_id, "memory_export_id")
         scope = call_scope(user_id, agent_id, app_id, run_id)
-        return self._memory_exports.get(
-            memory_export_id, {"filters": filters, **scope.as_dict()}, self.backend.writes_to({})
-        )
+        return self._memory_exports.get(memory_export_id, {"filters": filters, **scope.as_dict()})

@@ -18,10 +18,8 @@ the model cannot be reached, ``ExtractionError``. Without an LLM it is a ``Confi
 from __future__ import annotations
 
 import json
-import threading
-import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 from openai.types.shared_params import ResponseFormatJSONObject, ResponseFormatJSONSchema
@@ -197,37 +195,33 @@ def _complete(llm: LlmExtractor, chat: list[dict[str, str]], schema: dict[str, A
     return content if isinstance(content, str) else None
 
 
+class _ExportTable(Protocol):
+    def keep(self, filters_key: str, result: dict[str, Any]) -> str: ...
+    def get(self, export_id: str) -> dict[str, Any] | None: ...
+    def latest(self, filters_key: str) -> str | None: ...
+
+
 class ExportJobs:
-    """The structured exports made through one ``Memory``, by id, and the latest per filter.
+    """The structured exports of a store, by id, and the latest per filter. Kept in the
+    record store (``memory_exports``), so every process serving the store (a server's
+    workers) finds each other's; ``reset`` deletes them with the memories they came from."""
 
-    Each is kept with the store's reset stamp (``Backend.writes_to({})``): after a
-    ``reset`` the exports drawn from the old memories are gone too."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._results: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
-        self._latest: dict[str, str] = {}
+    def __init__(self, table: _ExportTable) -> None:
+        self._table = table
 
     @staticmethod
     def _key(filters: Any) -> str:
         return json.dumps(filters, sort_keys=True, default=str)
 
-    def keep(self, filters: Any, result: dict[str, Any], stamp: tuple[int, ...]) -> str:
-        export_id = str(uuid.uuid4())
-        with self._lock:
-            self._results[export_id] = (stamp, result)
-            self._latest[self._key(filters)] = export_id
-        return export_id
+    def keep(self, filters: Any, result: dict[str, Any]) -> str:
+        return self._table.keep(self._key(filters), result)
 
-    def get(self, export_id: str | None, filters: Any, stamp: tuple[int, ...]) -> dict[str, Any]:
-        with self._lock:
-            for stale in [i for i, (kept, _) in self._results.items() if kept != stamp]:
-                del self._results[stale]
+    def get(self, export_id: str | None, filters: Any) -> dict[str, Any]:
+        if export_id is None:
+            export_id = self._table.latest(self._key(filters))
             if export_id is None:
-                export_id = self._latest.get(self._key(filters))
-                if export_id is None:
-                    raise InvalidInputError("no memory export was created with these filters")
-            if export_id not in self._results:
-                raise InvalidInputError(f"no memory export with id {export_id!r}")
-            result: dict[str, Any] = json.loads(json.dumps(self._results[export_id][1]))
-            return result  # the caller's own copy
+                raise InvalidInputError("no memory export was created with these filters")
+        result = self._table.get(export_id)
+        if result is None:
+            raise InvalidInputError(f"no memory export with id {export_id!r}")
+        return result  # read from the store: the caller's own copy

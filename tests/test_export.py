@@ -409,6 +409,26 @@ def test_create_memory_export_fills_the_schema_from_the_scopes_memories(llm_memo
         llm_memory.get_memory_export(memory_export_id=job.id)
 
 
+def test_a_structured_export_is_kept_in_the_store_for_every_process(server, tmp_path):
+    """A server's workers are separate processes on one store: an export one made, another
+    returns. Here, the same store reopened by a new Memory."""
+    config = {
+        "llm": {
+            "provider": "openai",
+            "config": {"model": "m", "base_url": server.url, "api_key": "k", "max_retries": 0},
+        }
+    }
+    first = Memory(path=str(tmp_path / "s"), config=config, embedder=HashEmbedder())
+    first.add("I like green tea", user_id="alex", infer=False)
+    server.reply({"full_name": None, "drinks": ["green tea"]})
+    job = first.create_memory_export(schema=Profile.model_json_schema(), user_id="alex")
+    first.close()
+    second = Memory(path=str(tmp_path / "s"), config=config, embedder=HashEmbedder())
+    assert second.get_memory_export(job.id) == {"full_name": None, "drinks": ["green tea"]}
+    assert second.get_memory_export(user_id="alex") == {"full_name": None, "drinks": ["green tea"]}
+    second.close()
+
+
 def test_a_pydantic_schema_validates_the_answer_with_one_repair(llm_memory, server):
     llm_memory.add("My name is Alex Doe", user_id="alex", infer=False)
     server.reply({"full_name": 42}, {"full_name": "Alex Doe", "drinks": []})

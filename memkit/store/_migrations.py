@@ -189,6 +189,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         "transcripts.parts: a message's content parts (text and images) as JSON",
         ("ALTER TABLE transcripts ADD COLUMN parts TEXT",),
     ),
+    Migration(
+        8,
+        "memory_exports: structured exports kept in the store, for every process serving it",
+        (
+            """CREATE TABLE IF NOT EXISTS memory_exports (
+    id VARCHAR(36) NOT NULL,
+    filters_key TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at FLOAT NOT NULL,
+    PRIMARY KEY (id)
+)""",
+            "CREATE INDEX IF NOT EXISTS ix_memory_exports_filters "
+            "ON memory_exports (filters_key, created_at)",
+        ),
+    ),
 )
 
 

@@ -37,7 +37,12 @@ from memkit.models import ENTITY_FIELDS, EntityType, HistoryEntry
 from memkit.store import _schema as schema
 from memkit.store._keyword_index import KeywordIndex, write_keywords
 from memkit.store._migrations import migrate
-from memkit.store._side_tables import PendingExtractions, Quarantine, TranscriptLog
+from memkit.store._side_tables import (
+    MemoryExports,
+    PendingExtractions,
+    Quarantine,
+    TranscriptLog,
+)
 
 __all__ = [
     "ENTITY_FIELDS",
@@ -206,6 +211,7 @@ class RecordStore:
             self.keywords.sync()
         self.transcripts = TranscriptLog(self._engine, self)
         self.pending = PendingExtractions(self._engine, self)
+        self.memory_exports = MemoryExports(self._engine, self)
         self.quarantine = Quarantine(self._engine, self)
 
     def close(self) -> None:
@@ -289,6 +295,7 @@ class RecordStore:
                 schema.index_quarantine,
                 schema.transcripts,
                 schema.keyword_docs,
+                schema.memory_exports,  # drawn from the memories just deleted
             ):
                 conn.execute(delete(table))
         self.keywords.forget()

@@ -156,3 +156,16 @@ index_quarantine = Table(
     Column("first_failed_at", Float, nullable=False),
     Column("last_failed_at", Float, nullable=False),
 )
+
+# Structured exports (``Memory.create_memory_export``): the LLM's filled object, kept in the
+# store so any process serving the store (a server's workers) can return it; ``filters_key``
+# finds the latest made with the same filters and ids.
+memory_exports = Table(
+    "memory_exports",
+    metadata_obj,
+    Column("id", String(36), primary_key=True),
+    Column("filters_key", Text, nullable=False),
+    Column("result", Text, nullable=False),  # JSON object
+    Column("created_at", Float, nullable=False),
+    Index("ix_memory_exports_filters", "filters_key", "created_at"),
+)

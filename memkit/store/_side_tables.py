@@ -116,6 +116,45 @@ class PendingExtractions:
             conn.execute(delete(p).where(p.c.id == pending_id))
 
 
+class MemoryExports:
+    """Structured exports by id, and the latest per filters key: in the store, not in one
+    process, so a server's workers answer for each other's exports."""
+
+    def __init__(self, engine: Engine, guard: _Guarded) -> None:
+        self._engine = engine
+        self._guard = guard._guard
+
+    def keep(self, filters_key: str, result: dict[str, Any]) -> str:
+        export_id = str(uuid.uuid4())
+        values = {
+            "id": export_id,
+            "filters_key": filters_key,
+            "result": json.dumps(result),
+            "created_at": time.time(),
+        }
+        with self._guard(), self._engine.begin() as conn:
+            conn.execute(schema.memory_exports.insert().values(**values))
+        return export_id
+
+    def get(self, export_id: str) -> dict[str, Any] | None:
+        e = schema.memory_exports
+        with self._guard(), self._engine.connect() as conn:
+            text = conn.execute(select(e.c.result).where(e.c.id == export_id)).scalar()
+        return None if text is None else dict(json.loads(text))
+
+    def latest(self, filters_key: str) -> str | None:
+        e = schema.memory_exports
+        query = (
+            select(e.c.id)
+            .where(e.c.filters_key == filters_key)
+            .order_by(e.c.created_at.desc(), e.c.id.desc())
+            .limit(1)
+        )
+        with self._guard(), self._engine.connect() as conn:
+            found: str | None = conn.execute(query).scalar()
+        return found
+
+
 class Quarantine:
     """Memories the vector index refused: id -> the index's error, with how often it failed.
 
