@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import uvicorn
 from test_cli import as_json, ok, one_line_error, run
 
 from memkit.server import SETTINGS_ENV, ServerSettings
-from memkit.testing.live_server import LiveServer, free_port
+from memkit.testing.live_server import LiveServer, free_port, serve_command
 
 SCRIPT = Path(sys.executable).with_name("memkit")
 
@@ -36,33 +35,18 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
     """``memkit serve --port <free> --home <tmp>`` in a subprocess: (url, home, process)."""
     home, port = tmp_path / "server", free_port()
     env = {**os.environ, "MEMKIT_HOME": str(tmp_path / "memkit-home")}
-    process = subprocess.Popen(
-        [str(SCRIPT), "serve", "--port", str(port), "--home", str(home), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()
-            try:
-                httpx.get(f"{url}/v1/ping/", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "memkit serve did not start"
-                time.sleep(0.1)
+    argv = [
+        str(SCRIPT),
+        "serve",
+        "--port",
+        str(port),
+        "--home",
+        str(home),
+        "--log-level",
+        "warning",
+    ]
+    with serve_command(argv, port, env=env) as (url, process):
         yield url, home, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def test_serve_answers_with_a_key_from_keys_create(

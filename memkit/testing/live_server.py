@@ -9,20 +9,24 @@ The app runs under a real uvicorn on a free loopback port, so clients speak real
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
+import httpx
 import uvicorn
 
 from memkit import Memory
 from memkit.config import MemoryConfig
 from memkit.server import KeyStore, ServerSettings, create_app
 
-__all__ = ["LiveServer", "free_port"]
+__all__ = ["LiveServer", "free_port", "serve_command"]
 
 
 def free_port() -> int:
@@ -87,3 +91,46 @@ class LiveServer:
         *_: Any,
     ) -> None:
         self.stop()
+
+
+@contextmanager
+def serve_command(
+    argv: Sequence[str],
+    port: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run a server command (``memkit serve --port PORT ...``) as a subprocess until it
+    answers on 127.0.0.1:PORT; yields (url, process); stops it with SIGINT (then SIGKILL),
+    as an operator's Ctrl-C would."""
+    process = subprocess.Popen(
+        list(argv),
+        env=dict(env) if env is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                _, err = process.communicate()
+                raise RuntimeError(f"the server command exited ({process.returncode}): {err}")
+            try:
+                httpx.get(f"{url}/v1/ping/", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server command did not start") from None
+                time.sleep(0.1)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

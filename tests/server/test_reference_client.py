@@ -24,12 +24,9 @@ import inspect
 import io
 import ipaddress
 import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +45,7 @@ from mem0.exceptions import MemoryNotFoundError, MemoryQuotaExceededError
 
 from memkit.client import MemoryClient as MemkitClient
 from memkit.server import KeyStore, ServerSettings
-from memkit.testing.live_server import LiveServer, free_port
+from memkit.testing.live_server import LiveServer, free_port, serve_command
 
 BATCH_IDS = ("285ed74b-6e05-4043-b16b-3abd5b533496", "2c9bd859-d1b7-4d33-a6b8-94e0147c4f07")
 PROJECT = "reference"
@@ -502,34 +499,12 @@ def memkit_serve(tmp_path: Path) -> Iterator[tuple[str, KeyStore]]:
         "MEMKIT_HOME": str(tmp_path / "memkit-home"),
         "ANONYMIZED_TELEMETRY": "False",
     }
-    process = subprocess.Popen(
-        [*command, "--home", str(home), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    argv = [*command, "--home", str(home), "--log-level", "warning"]
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()
-            try:
-                httpx.get(f"{url}/v1/ping/", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "memkit serve did not start"
-                time.sleep(0.1)
-        yield url, keys
+        with serve_command(argv, port, env=env) as (url, _):
+            yield url, keys
     finally:
         keys.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def test_reference_document_against_the_memkit_serve_command(
