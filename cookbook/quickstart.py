@@ -1,16 +1,22 @@
 """The platform guide's workflow on memkit's embedded default, printed step by step.
 
 Run with ``make demo``. Uses a fresh store in a temporary directory, so your own
-memories under ~/.memkit are never touched.
+memories under ~/.memkit are never touched. Against a ``memkit serve`` instead:
+
+    python cookbook/quickstart.py --host http://127.0.0.1:8000 --api-key mk_... --keep
+
+(``--keep`` leaves the memories and the activity in place, for the dashboard to show.)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import tempfile
 from typing import Any
 
 from memkit import AsyncMemory, Memory
+from memkit.client import AsyncMemoryClient, MemoryClient
 from memkit.errors import InvalidFilterError
 
 
@@ -36,9 +42,8 @@ def show(title: str, result: Any = None) -> None:
             print(f"  [{owner}] {data['memory']}  {data['categories']} {data['metadata'] or ''}")
 
 
-def main(path: str) -> None:
-    client = Memory(path=path)
-    print(f"memkit store: {path}")
+def main(client: Memory | MemoryClient, *, keep: bool = False) -> None:
+    """The workflow on ``client``; unless ``keep``, it ends deleting everything it wrote."""
 
     show(
         "add: long-term memory with full context",
@@ -212,6 +217,8 @@ def main(path: str) -> None:
     for entry in reversed(client.activity(limit=8)):
         outcome = entry["error"] or entry["counts"]
         print(f"  {entry['kind']:<13} {entry['latency_ms']:7.1f} ms  {outcome}")
+    if keep:
+        return
     print("\n== delete, delete_all, delete_users, reset")
     print(" ", client.delete(client.get_all(user_id="user1").results[0].id).model_dump())
     print(" ", client.delete_all(user_id="alex").model_dump())
@@ -219,20 +226,45 @@ def main(path: str) -> None:
     print("  entities left:", [(e.type, e.id) for e in client.users().results])
     print(" ", client.reset().model_dump())
 
-    client.close()
 
-
-async def async_example(path: str) -> None:
-    client = AsyncMemory(path=path)
+async def async_example(client: AsyncMemory | AsyncMemoryClient) -> None:
     response = await client.add(
         [{"role": "user", "content": "I'm travelling to SF"}], user_id="john"
     )
     show("AsyncMemory.add", response)
     show("AsyncMemory.search", await client.search("Where is john going?", user_id="john"))
+
+
+def run(host: str | None, api_key: str | None, keep: bool) -> None:
+    if host is not None:
+        print(f"memkit server: {host}")
+        with MemoryClient(api_key=api_key, host=host) as remote:
+            main(remote, keep=keep)
+        asyncio.run(_async_remote(host, api_key))
+        return
+    with tempfile.TemporaryDirectory(prefix="memkit-demo-") as directory:
+        print(f"memkit store: {directory}/sync")
+        with Memory(path=directory + "/sync") as local:
+            main(local, keep=keep)
+        asyncio.run(_async_local(directory + "/async"))
+
+
+async def _async_local(path: str) -> None:
+    client = AsyncMemory(path=path)
+    await async_example(client)
+    await client.close()
+
+
+async def _async_remote(host: str, api_key: str | None) -> None:
+    client = AsyncMemoryClient(api_key=api_key, host=host)
+    await async_example(client)
     await client.close()
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory(prefix="memkit-demo-") as directory:
-        main(directory + "/sync")
-        asyncio.run(async_example(directory + "/async"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", help="a memkit server's URL (default: an embedded store)")
+    parser.add_argument("--api-key", help="the server's key (default: $MEMKIT_API_KEY)")
+    parser.add_argument("--keep", action="store_true", help="leave what the demo wrote")
+    arguments = parser.parse_args()
+    run(arguments.host, arguments.api_key, arguments.keep)

@@ -1,15 +1,17 @@
 """The dashboard in a real browser: Debian's chromium, driven by playwright.
 
-A live server's project "demo" runs the quickstart's workflow (cookbook/quickstart.py, up
-to its deletes), then the browser logs in with the key through the login form and checks
-every view: the operations, the charts, the memories with filters and search, a memory's
-history, live refresh, and that markup in a memory stays text. Screenshots are saved and
-checked; with MEMKIT_DASHBOARD_SCREENSHOT set, the dashboard's is also copied there
+A live server's project "demo" runs the demo itself (cookbook/quickstart.py, what
+``make demo`` runs, through memkit's client with ``--keep``), then the browser logs in
+with the key through the login form and checks every view: the operations, the charts,
+the memories with filters and search, a memory's history, live refresh, and that markup
+in a memory stays text. Screenshots are saved and checked; with
+MEMKIT_DASHBOARD_SCREENSHOT set, the dashboard's is also copied there
 (``docs/dashboard.png`` for the README).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -21,7 +23,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from memkit import Memory
 from memkit.server import ServerSettings
 from memkit.testing.live_server import LiveServer
 
@@ -39,55 +40,15 @@ XSS = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>'
 DEMO_KINDS = {"add", "search", "get_all", "history", "update", "batch_update", "batch_delete"}
 
 
-def demo_run(client: Memory) -> dict[str, Any]:
-    """The quickstart's workflow (its adds, v2 searches, pages, history, updates and
-    batches) on the project's store; what the browser should then find."""
-    client.add(
-        [
-            {"role": "user", "content": "Hi, I'm Alex. I'm a vegetarian and I'm allergic to nuts."},
-            {"role": "assistant", "content": "Hello Alex! I've noted that you're a vegetarian."},
-        ],
-        user_id="alex",
-        metadata={"food": "vegan"},
-    )
-    client.add(
-        [
-            {"role": "user", "content": "I'm planning a trip to Japan next month."},
-            {"role": "user", "content": "Yes, please! Especially in Tokyo."},
-        ],
-        user_id="alex",
-        run_id="trip-planning-2024",
-    )
-    client.add(
-        [
-            {"role": "system", "content": "You are an AI tutor. Give yourself a name."},
-            {"role": "assistant", "content": "Understood. My name is Alice."},
-        ],
-        agent_id="ai-tutor",
-    )
-    client.add("Answers billing questions", agent_id="customer-support", infer=False)
-    client.add("Likes to play chess", user_id="alex", infer=False, categories=["likes"])
-    client.add(XSS, user_id="mallory", infer=False)
-    query = "What do you know about me?"
-    client.search(
-        query,
-        version="v2",
-        filters={"OR": [{"user_id": "alex"}, {"agent_id": {"in": ["customer-support"]}}]},
-    )
-    client.search(query, version="v2", filters={"AND": [{"user_id": "alex"}, {"run_id": "*"}]})
-    client.get_all(user_id="alex", page=1, page_size=3)
-    messages = [{"role": "user", "content": "I recently tried chicken and I loved it."}]
-    client.add(messages, user_id="sam")
-    messages.append({"role": "user", "content": "I turned vegetarian now."})
-    changed = client.add(messages, user_id="sam")
-    updated = next(e for e in changed.results if e.event == "UPDATE")
-    client.update(memory_id=updated.id, text="I am now a vegetarian.", metadata={"diet": "veg"})
-    client.history(updated.id)
-    ids = [client.add(t, user_id="bob", infer=False).results[0].id for t in ("Tennis", "Golf")]
-    client.batch_update([{"memory_id": ids[0], "text": "Watches football"}])
-    client.batch_delete([{"memory_id": i} for i in ids])
-    client.users()
-    return {"updated_id": updated.id}
+def run_the_demo(url: str, key: str) -> None:
+    """``cookbook/quickstart.py --host URL --api-key KEY --keep``: the demo itself (what
+    ``make demo`` runs), through memkit's client against the server, keeping what it wrote."""
+    path = Path(__file__).resolve().parents[2] / "cookbook" / "quickstart.py"
+    spec = importlib.util.spec_from_file_location("memkit_quickstart", path)
+    assert spec is not None and spec.loader is not None
+    quickstart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quickstart)
+    quickstart.run(url, key, keep=True)
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +57,13 @@ def demo(tmp_path_factory) -> Iterator[dict[str, Any]]:
     home = tmp_path_factory.mktemp("dashboard") / "server"
     with LiveServer(ServerSettings(home=home)) as live:
         memory = live.memory("demo")
-        facts = demo_run(memory)
-        facts["demo_operations"] = len(memory.activity(limit=1000))
+        run_the_demo(live.url, live.new_key("demo", "demo"))
+        demo_operations = len(memory.activity(limit=1000))
+        memory.add(XSS, user_id="mallory", infer=False)
+        (updated,) = memory.get_all(user_id="sam").results  # changed by two adds and update()
         yield {
-            **facts,
+            "updated_id": updated.id,
+            "demo_operations": demo_operations,
             "live": live,
             "memory": memory,
             "key": live.new_key("demo"),
