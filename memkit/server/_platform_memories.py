@@ -227,6 +227,8 @@ def _json_object(text: str, name: str) -> dict[str, Any]:
     ``delete_all(filters={...})`` sends (httpx writes a dict parameter as its ``repr``)."""
     try:
         value = json.loads(text)
+    except RecursionError as exc:
+        raise InvalidInputError(f"{name} is nested too deeply") from exc
     except json.JSONDecodeError as exc:
         try:
             value = ast.literal_eval(text)

@@ -217,3 +217,10 @@ def test_the_fuzzed_store_reads_back_and_reopens(fuzzed) -> None:
         assert http.get(f"/v1/memories/{row['id']}/").status_code == 200
     if STATUSES:  # the fuzz ran first (file order): it must have written, not only been refused
         assert STATUSES.get(2, 0) >= 20, STATUSES
+
+
+@pytest.mark.parametrize("text", ["[" * 3000, "{'a': " * 300, "(" * 5000, "1e999999", "{'x': 1"])
+def test_a_filters_query_parameter_of_any_depth_is_a_4xx(fuzzed, text) -> None:
+    _, http, _ = fuzzed
+    reply = http.delete("/v1/memories/", params={"user_id": "nobody", "filters": text})
+    assert 400 <= reply.status_code < 500, reply.text[:300]
