@@ -24,6 +24,7 @@ from rich.table import Column, Table
 
 from memkit import AddResult, BatchResult, MemkitError, Memory, MessageResult
 from memkit.errors import MemkitRuntimeError
+from memkit.models import ID_FIELDS
 
 if TYPE_CHECKING:  # the client extra is optional: imported when --host is given
     from memkit.client import MemoryClient
@@ -192,9 +193,7 @@ def when(value: Any) -> str:
 def entity(record: Mapping[str, Any]) -> str:
     """A record's scope in one cell: ``user=alex run=r1``."""
     return " ".join(
-        f"{key.removesuffix('_id')}={record[key]}"
-        for key in ("user_id", "agent_id", "app_id", "run_id")
-        if record.get(key)
+        f"{key.removesuffix('_id')}={record[key]}" for key in ID_FIELDS if record.get(key)
     )
 
 

@@ -23,8 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from memkit.errors import InvalidInputError
-
-ENTITY_IDS = ("user_id", "agent_id", "app_id", "run_id")
+from memkit.models import ID_FIELDS as ENTITY_IDS
 
 
 class ToolScope(BaseModel):
