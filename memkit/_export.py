@@ -72,6 +72,7 @@ __all__ = [
     "check_destination",
     "export_memories",
     "import_memories",
+    "text_destination",
 ]
 
 FORMAT = "memkit.export"
@@ -207,7 +208,7 @@ def check_destination(destination: Any) -> None:
 
 
 @contextmanager
-def _text_destination(destination: Any) -> Iterator[IO[str]]:
+def text_destination(destination: Any) -> Iterator[IO[str]]:
     """A writable text stream as given, or a file path written whole or not at all (a
     temporary file beside it, renamed over it once complete)."""
     check_destination(destination)
@@ -270,7 +271,7 @@ def export_memories(
             "exported_at": datetime.now(UTC).isoformat(),
         }
         spool.seek(0)
-        with _text_destination(destination) as out:
+        with text_destination(destination) as out:
             out.write(json.dumps(header) + "\n")
             while chunk := spool.read(2**20):
                 out.write(chunk)

@@ -32,6 +32,7 @@ PUBLIC_MODULES = {
     "memkit.server",
     "memkit.client",
     "memkit.mcp_server",
+    "memkit.options",
 }
 
 

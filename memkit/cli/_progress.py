@@ -9,11 +9,8 @@ stdout keeps only the result.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO
 
 from rich.progress import (
@@ -74,16 +71,3 @@ class LineCounter:
 
     def writable(self) -> bool:
         return True
-
-
-@contextmanager
-def whole_file(path: Path) -> Iterator[IO[str]]:
-    """A text file written whole or not at all, as ``Memory.export`` writes a path: a
-    temporary file beside it, renamed over it once complete."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)

@@ -30,7 +30,8 @@ from memkit.cli._common import (
     settings,
     when,
 )
-from memkit.cli._progress import LineCounter, tracked, whole_file
+from memkit.cli._progress import LineCounter, tracked
+from memkit.options import text_destination
 
 OnConflict = Literal["newer", "keep", "replace", "error"]  # Memory.import_'s policies
 CONFLICT_POLICIES = ("newer", "keep", "replace", "error")
@@ -80,7 +81,7 @@ def export(
             # memkit's own one-line refusal names the problem
             memory.export(destination, filters=where, embeddings=False, **scope)
         total = memory.get_all(filters=where, page_size=1, **scope).count
-        with tracked("Exporting", total + 1) as (bar, task), whole_file(destination) as out:
+        with tracked("Exporting", total + 1) as (bar, task), text_destination(destination) as out:
             counted = cast(IO[str], LineCounter(out, lambda lines: bar.advance(task, lines)))
             result = memory.export(counted, filters=where, embeddings=not no_embeddings, **scope)
             bar.update(task, total=result.count + 1, completed=result.count + 1)

@@ -11,10 +11,8 @@ import functools
 import json
 import os
 import ssl
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +20,7 @@ import httpx
 from memkit.client._errors import AuthenticationError, ServerError
 from memkit.client._wire import RESULT_HEADER, decode_result, encode_arguments, rebuild_error
 from memkit.errors import InvalidInputError
-from memkit.options import check_destination, import_lines
+from memkit.options import check_destination, import_lines, text_destination
 
 __all__ = ["DEFAULT_HOST", "Call", "ClientSettings", "borrow_docstrings", "prepare"]
 
@@ -113,17 +111,8 @@ def answer(response: httpx.Response) -> Any:
 
 def _written(destination: Any, text: str) -> None:
     """The export's lines into a stream as given, or a file written whole or not at all."""
-    if not isinstance(destination, str | os.PathLike):
-        destination.write(text)
-        return
-    path = Path(destination)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with text_destination(destination) as out:
+        out.write(text)
 
 
 def _export_finish(destination: Any) -> Callable[[httpx.Response], Any]:

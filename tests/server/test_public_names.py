@@ -45,6 +45,7 @@ PUBLIC = {
         "V11",
         "check_destination",
         "import_lines",
+        "text_destination",
     ],
 }
 
