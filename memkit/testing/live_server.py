@@ -26,7 +26,25 @@ from memkit import Memory
 from memkit.config import MemoryConfig
 from memkit.server import KeyStore, ServerSettings, create_app
 
-__all__ = ["LiveServer", "free_port", "serve_command"]
+__all__ = ["LiveServer", "RecordingSink", "free_port", "serve_command"]
+
+
+class RecordingSink:
+    """An event sink that keeps what the routes published, in place of the webhooks:
+    ``live.app.state.events = RecordingSink()``."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+
+    def publish(self, project_id: str, event: str, data: dict[str, Any]) -> None:
+        self.events.append((project_id, event, data))
+
+    def close(self) -> None:
+        return None
+
+    def of(self, project_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(event, data) published for one project, in order."""
+        return [(e, d) for p, e, d in self.events if p == project_id]
 
 
 def free_port() -> int:

@@ -37,7 +37,7 @@ from memkit.errors import (
 from memkit.models import AddResult, HistoryEntry, MemoryRecord, Page, SearchResult, StoreHealth
 from memkit.server import ServerSettings
 from memkit.server._routes_memkit import Operation
-from memkit.testing.live_server import LiveServer, free_port
+from memkit.testing.live_server import LiveServer, RecordingSink, free_port
 
 
 @pytest.fixture(scope="module")
@@ -274,17 +274,6 @@ def test_the_async_client_mirrors_the_sync_one(live, project, tmp_path: Path):
             await memory.users()
 
     asyncio.run(scenario())
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, dict[str, Any]]] = []
-
-    def publish(self, project_id: str, event: str, data: dict[str, Any]) -> None:
-        self.events.append((project_id, event, data))
-
-    def close(self) -> None:
-        return None
 
 
 def test_the_clients_writes_reach_webhooks_as_the_platform_routes_send_them(

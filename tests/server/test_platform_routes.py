@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from memkit.server import ServerSettings
-from memkit.testing.live_server import LiveServer
+from memkit.testing.live_server import LiveServer, RecordingSink
 
 RECORD_KEYS = {
     "id", "memory", "hash", "user_id", "agent_id", "app_id", "run_id", "metadata",
@@ -23,32 +23,16 @@ RECORD_KEYS = {
 PAGE_KEYS = {"count", "page", "page_size", "next", "previous", "results"}
 
 
-class Recorder:
-    """An event sink that keeps what the routes published."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, dict[str, Any]]] = []
-
-    def publish(self, project_id: str, event: str, data: dict[str, Any]) -> None:
-        self.events.append((project_id, event, data))
-
-    def close(self) -> None:
-        return None
-
-    def of(self, project_id: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(e, d) for p, e, d in self.events if p == project_id]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[LiveServer]:
     with LiveServer(ServerSettings(home=tmp_path_factory.mktemp("routes"))) as server:
-        server.app.state.events = Recorder()
+        server.app.state.events = RecordingSink()
         yield server
 
 
 @pytest.fixture
-def recorder(live: LiveServer) -> Recorder:
-    recorder: Recorder = live.app.state.events
+def recorder(live: LiveServer) -> RecordingSink:
+    recorder: RecordingSink = live.app.state.events
     return recorder
 
 
@@ -139,7 +123,7 @@ def test_add_get_list_search_shapes(live: LiveServer) -> None:
     assert v3_add.json()["results"][0]["event"] == "ADD"
 
 
-def test_update_history_delete_and_entities(live: LiveServer, recorder: Recorder) -> None:
+def test_update_history_delete_and_entities(live: LiveServer, recorder: RecordingSink) -> None:
     api = client_for(live, "lifecycle")
     first = add(api, "Is thinking about going vegetarian", user_id="alex")
     memory_id = first["id"]
@@ -195,7 +179,7 @@ def test_update_history_delete_and_entities(live: LiveServer, recorder: Recorder
     assert data[7] == {"ids": None, "filter": {"run_id": "trip"}, "count": 1}
 
 
-def test_batches_delete_all_and_reset(live: LiveServer, recorder: Recorder) -> None:
+def test_batches_delete_all_and_reset(live: LiveServer, recorder: RecordingSink) -> None:
     api = client_for(live, "batches")
     ids = [
         add(api, text, user_id="u")["id"]
